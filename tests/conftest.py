@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.redis_server", "tests.dns_server", "tests.aws_fixtures"]
