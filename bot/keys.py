@@ -64,7 +64,11 @@ class KeySchema:
         return f"{{c:{_escape(campaign)}:{shard}}}"
 
     def record_bucket(self, campaign: str, shard: int, bucket: int) -> str:
-        return f"{self.prefix}:rec:{self.campaign_tag(campaign, shard)}:{bucket}"
+        return f"{self.record_bucket_prefix(campaign, shard)}{bucket}"
+
+    def record_bucket_prefix(self, campaign: str, shard: int) -> str:
+        """merge.lua appends the bucket number itself (same hash tag, so the same slot)."""
+        return f"{self.prefix}:rec:{self.campaign_tag(campaign, shard)}:"
 
     def aggregates(self, campaign: str, shard: int) -> str:
         return f"{self.prefix}:agg:{self.campaign_tag(campaign, shard)}"

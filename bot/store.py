@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from bot.keys import BUCKETS, DAY_MS, SHARDS, KeySchema, hash8, locate, locate_i
 log = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_S = 14 * 86_400
+TTL_REFRESH_S = 3600
 UNTAGGED = ""  # campaign name of messages sent without the campaign tag
 
 _SES_ID = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})-(\d{6})$")
@@ -125,8 +127,27 @@ class Store:
         self._merge = client.register_script(_script("merge"))
         self._route = client.register_script(_script("route"))
         self._assign = client.register_script(_script("assign_ids"))
+        self._index = client.register_script(_script("index"))
         self._ids: dict[str, dict[str, int]] = {"c": {}, "s": {}}
         self._names: dict[str, dict[int, str]] = {"c": {}, "s": {}}
+        self._ttl_refreshed: dict[str, float] = {}
+
+    def _ttl_due(self, keys: list[Any]) -> bytes:
+        """1-based indexes of the keys whose TTL this process has not refreshed within TTL_REFRESH_S.
+
+        Refreshing a TTL on every write would double the commands per event; an hour of slack on a retention
+        of days changes nothing a user can see."""
+        return _pack([i for i, key in enumerate(keys, start=1) if self._ttl_due_one(key)])
+
+    def _ttl_due_one(self, key: Any) -> bool:
+        now = time.monotonic()
+        last = self._ttl_refreshed.get(key)
+        if last is not None and now - last <= TTL_REFRESH_S:
+            return False
+        if len(self._ttl_refreshed) > 500_000:
+            self._ttl_refreshed.clear()
+        self._ttl_refreshed[key] = now
+        return True
 
     # ---------------------------------------------------------------- ids
     def _ensure_ids(self, kind: str, names: Iterable[str]) -> None:
@@ -159,35 +180,48 @@ class Store:
             return result
         self._ensure_ids("c", {e.campaign for e in events if e.campaign is not None})
         self._ensure_ids("s", {e.config_set for e in events if e.config_set})
+        hashes: dict[str, bytes] = {}
+
+        def hashed(text: str) -> bytes:
+            h = hashes.get(text)
+            if h is None:
+                h = hashes[text] = hash8(text)
+            return h
 
         pipe = self.client.pipeline(transaction=False)
         route_ops: dict[int, _RouteBatch] = {}
         tagless: list[Event] = []
+        tagged: list[Event] = []
+        campaign_ids = self._ids["c"]
         for event in events:
-            if event.type == "Send" or event.campaign is None:
-                h = hash8(event.message_id)
-                shard, bucket = locate_index(h)
-                batch = route_ops.get(shard)
-                if batch is None:
-                    batch = route_ops[shard] = _RouteBatch()
-                index_key = self.keys.message_index(shard, send_day(event.send_ms), bucket)
-                orphan_key = self.keys.orphans(shard, send_day(event.send_ms))
-                if event.campaign is None:
-                    batch.add("R", index_key, h, _pack_orphan(event), orphan_key)
-                    tagless.append(event)
-                    batch.events.append(event)
-                else:
-                    batch.add("S", index_key, h, self._ids["c"][event.campaign], orphan_key)
-                    batch.events.append(event)
+            if event.campaign is None:
+                tagless.append(event)
+            else:
+                tagged.append(event)
+            if event.type != "Send" and event.campaign is not None:
+                continue
+            h = hashed(event.message_id)
+            shard, bucket = locate_index(h)
+            batch = route_ops.get(shard)
+            if batch is None:
+                batch = route_ops[shard] = _RouteBatch()
+            day = send_day(event.send_ms)
+            index_key = self.keys.message_index(shard, day, bucket)
+            orphan_key = self.keys.orphans(shard, day)
+            if event.campaign is None:
+                batch.add("R", index_key, h, _pack_orphan(event), orphan_key)
+            else:
+                batch.add("S", index_key, h, campaign_ids[event.campaign], orphan_key)
+            batch.events.append(event)
         for batch in route_ops.values():
-            self._route(keys=batch.keys, args=[msgpack.packb(batch.ops, use_bin_type=False), self.index_ttl_ms], client=pipe)
-        merges = self._queue_merges([e for e in events if e.campaign is not None], pipe)
-        self._queue_indexes(events, pipe)
+            self._route(keys=batch.keys, args=[_pack(batch.ops), self.index_ttl_ms, self._ttl_due(batch.keys)],
+                        client=pipe)
+        merges = self._queue_merges(tagged, pipe, hashed)
+        self._queue_indexes(events, pipe, hashed)
         replies = pipe.execute()
 
         route_replies = replies[: len(route_ops)]
-        merge_replies = replies[len(route_ops) : len(route_ops) + merges]
-        for changed, unchanged in merge_replies:
+        for changed, unchanged in replies[len(route_ops) : len(route_ops) + merges]:
             result.changed += changed
             result.unchanged += unchanged
 
@@ -210,12 +244,11 @@ class Store:
                         waiting.config_set = send.config_set
                     second.append(waiting)
                 orphan_fields.append((batch.orphan_key_of(op_number), batch.field_of(op_number)))
-        resolved_now = {id(e) for e in second}
-        result.waiting = sum(1 for e in tagless if id(e) not in resolved_now)
+        result.waiting = sum(1 for e in tagless if e.campaign is None)
         if second:
             pipe = self.client.pipeline(transaction=False)
             self._ensure_ids("s", {e.config_set for e in second if e.config_set})
-            count = self._queue_merges(second, pipe)
+            count = self._queue_merges(second, pipe, hashed)
             for changed, unchanged in pipe.execute()[:count]:
                 result.changed += changed
                 result.unchanged += unchanged
@@ -226,28 +259,29 @@ class Store:
             pipe.execute()
         return result
 
-    def _queue_merges(self, events: list[Event], pipe: Any) -> int:
+    def _queue_merges(self, events: list[Event], pipe: Any, hashed: Any) -> int:
         groups: dict[tuple[str, int], _MergeBatch] = {}
+        config_set_ids = self._ids["s"]
         for event in events:
             campaign = event.campaign
             assert campaign is not None
-            h = hash8(event.message_id)
+            h = hashed(event.message_id)
             shard, bucket = locate(h)
             batch = groups.get((campaign, shard))
             if batch is None:
                 batch = groups[(campaign, shard)] = _MergeBatch(self.keys, campaign, shard)
-            ki = batch.bucket_index(bucket)
             code = TYPE_CODES.get(event.type)
+            batch.buckets.add(bucket)
             batch.events.append(
                 (
-                    ki,
+                    bucket,
                     h,
                     pack_message_id(event.message_id),
                     event.send_ms,
-                    self._ids["s"].get(event.config_set or "", 0),
+                    config_set_ids.get(event.config_set or "", 0),
                     event.recipient,
-                    event.domain,
-                    code if code is not None else event.type,
+                    event.recipient.rpartition("@")[2],
+                    event.type if code is None else code,
                     event.type,
                     event.time_ms - event.send_ms,
                     event.detail,
@@ -258,27 +292,33 @@ class Store:
                 )
             )
         for batch in groups.values():
-            self._merge(keys=batch.keys, args=[msgpack.packb(batch.events, use_bin_type=False), self.retention_ms], client=pipe)
+            due = _unpack_due(self._ttl_due(batch.keys))
+            due += [1000 + b for b in batch.buckets if self._ttl_due_one((batch.campaign, batch.shard, b))]
+            self._merge(keys=batch.keys, args=[_pack(batch.events), self.retention_ms, _pack(due), batch.prefix],
+                        client=pipe)
         return len(groups)
 
-    def _queue_indexes(self, events: list[Event], pipe: Any) -> None:
-        recipient_fields: dict[str, dict[bytes, bytes]] = defaultdict(dict)
+    def _queue_indexes(self, events: list[Event], pipe: Any, hashed: Any) -> None:
+        by_shard: dict[int, _IndexBatch] = {}
         last_send: dict[str, int] = {}
         first_send: dict[str, int] = {}
         days: set[int] = set()
         for event in events:
-            h = hash8(event.recipient)
+            h = hashed(event.recipient)
             shard, bucket = locate_index(h)
             day = send_day(event.send_ms)
             days.add(day)
-            recipient_fields[self.keys.recipient_index(shard, day, bucket)][h + hash8(event.message_id)] = b""
+            batch = by_shard.get(shard)
+            if batch is None:
+                batch = by_shard[shard] = _IndexBatch()
+            batch.add(self.keys.recipient_index(shard, day, bucket), h + hashed(event.message_id))
             if event.type == "Send" and event.campaign is not None:
                 c = event.campaign
                 last_send[c] = max(last_send.get(c, 0), event.send_ms)
                 first_send[c] = min(first_send.get(c, event.send_ms), event.send_ms)
-        for key, mapping in recipient_fields.items():
-            pipe.hset(key, mapping=mapping)
-            pipe.pexpire(key, self.index_ttl_ms)
+        for batch in by_shard.values():
+            self._index(keys=batch.keys, args=[_pack(batch.entries), self.index_ttl_ms, self._ttl_due(batch.keys)],
+                        client=pipe)
         if last_send:
             pipe.zadd(self.keys.campaigns(), last_send, gt=True)
             pipe.zadd(self.keys.campaigns_first(), first_send, lt=True)
@@ -571,19 +611,39 @@ class _RouteBatch:
         return self.ops[op_number - 1][2]
 
 
+class _IndexBatch:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self._key_index: dict[str, int] = {}
+        self._seen: set[bytes] = set()
+        self.entries: list[tuple[int, bytes]] = []
+
+    def add(self, key: str, entry: bytes) -> None:
+        if entry in self._seen:
+            return
+        self._seen.add(entry)
+        index = self._key_index.get(key)
+        if index is None:
+            self.keys.append(key)
+            index = self._key_index[key] = len(self.keys)
+        self.entries.append((index, entry))
+
+
+def _pack(value: Any) -> bytes:
+    """msgpack for the Lua scripts: Redis' cmsgpack reads no bin type, so bytes travel as str."""
+    return msgpack.packb(value, use_bin_type=False)
+
+
+def _unpack_due(packed: bytes) -> list[int]:
+    return list(msgpack.unpackb(packed))
+
+
 class _MergeBatch:
     def __init__(self, schema: KeySchema, campaign: str, shard: int) -> None:
         self.keys = [schema.aggregates(campaign, shard), schema.domains(campaign, shard),
                      schema.minutes(campaign, shard)]
-        self._schema = schema
-        self._campaign = campaign
-        self._shard = shard
-        self._bucket_index: dict[int, int] = {}
+        self.prefix = schema.record_bucket_prefix(campaign, shard)
+        self.campaign = campaign
+        self.shard = shard
+        self.buckets: set[int] = set()
         self.events: list[tuple[Any, ...]] = []
-
-    def bucket_index(self, bucket: int) -> int:
-        index = self._bucket_index.get(bucket)
-        if index is None:
-            self.keys.append(self._schema.record_bucket(self._campaign, self._shard, bucket))
-            index = self._bucket_index[bucket] = len(self.keys)
-        return index

@@ -1,10 +1,13 @@
 -- Merge a batch of normalized events into the records of one campaign shard (one hash slot).
 --
--- KEYS[1] aggregates hash, KEYS[2] domain hash, KEYS[3] minute hash, KEYS[4..] record buckets.
+-- KEYS[1] aggregates hash, KEYS[2] domain hash, KEYS[3] minute hash (one slot).
 -- ARGV[1] msgpack array of events:
---   {bucket_key_index, field, message_id, send_ms, config_set_id, recipient, domain, type_key, type_name,
+--   {bucket, field, message_id, send_ms, config_set_id, recipient, domain, type_key, type_name,
 --    offset_ms, detail, flags, expires_ms, outgoing_ip, from_domain}
--- ARGV[2] TTL in milliseconds.
+-- ARGV[2] TTL in milliseconds; ARGV[3] msgpack array of the KEYS indexes whose TTL is due for a refresh
+-- (the caller refreshes each key at most once an hour instead of on every write); KEYS[1..3] are 1..3 and a
+-- record bucket b is 1000 + b. ARGV[4] the record-bucket key prefix: bucket keys are ARGV[4] .. b, in the same
+-- hash slot as KEYS (same hash tag), built here so a batch does not ship thousands of key names.
 --
 -- A message record is {message_id, send_ms, config_set_id, {recipient = {flags, {type_key = entry}}}} where an
 -- entry is offset_ms, or {offset_ms, detail, expires_ms} when it has details; each type keeps its latest event
@@ -16,6 +19,7 @@
 local events = cmsgpack.unpack(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local AGG, DOM, MIN = KEYS[1], KEYS[2], KEYS[3]
+local BUCKET_PREFIX = ARGV[4]
 
 local SEND, DELIVERY, BOUNCE, DELAY, REJECT, RENDERING = 1, 2, 3, 5, 6, 7
 local F_SUPPRESSED, F_COMPLAINED = 1, 2
@@ -53,102 +57,95 @@ end
 
 local function minute(ms) return math.floor(ms / 60000) end
 
--- What one recipient adds to the counters, as {key, field} pairs; the change of a merge is after minus before.
-local function contributions(rc, send_ms, domain)
-  local out = {}
-  local state = state_of(rc[1], rc[2])
-  out[#out + 1] = {AGG, 's|' .. state}
-  out[#out + 1] = {DOM, domain .. '|' .. state}
-  if state == 'send_only' then
-    out[#out + 1] = {MIN, 'so|' .. minute(send_ms)}
-  elseif state == 'delayed' then
-    local _, _, expires = parts(rc[2][DELAY])
-    out[#out + 1] = {MIN, 'dl|' .. minute(expires > 0 and expires or send_ms)}
-  end
-  return out
+local joined = {}
+local function join(a, b)  -- a .. '|' .. b, interned once per batch
+  local row = joined[a]
+  if row == nil then row = {}; joined[a] = row end
+  local s = row[b]
+  if s == nil then s = a .. '|' .. b; row[b] = s end
+  return s
 end
 
-local function apply(list, n)
-  for _, kf in ipairs(list) do add(kf[1], kf[2], n) end
+-- Add n to the counters one recipient contributes to (its state, its domain's state, the Send-only minute or
+-- the delayed expiry minute); a merge subtracts the recipient's contribution before and adds it after.
+local function contribute(rc, send_ms, domain, n)
+  local state = state_of(rc[1], rc[2])
+  add(AGG, join('s', state), n)
+  add(DOM, join(domain, state), n)
+  if state == 'send_only' then
+    add(MIN, 'so|' .. minute(send_ms), n)
+  elseif state == 'delayed' then
+    local _, _, expires = parts(rc[2][DELAY])
+    add(MIN, 'dl|' .. minute(expires > 0 and expires or send_ms), n)
+  end
 end
 
 local changed, unchanged = 0, 0
+local last_send, first_send = -1, math.huge
 for _, ev in ipairs(events) do
-  local ki, field = ev[1], ev[2]
-  local slot_key = ki .. '\0' .. field
-  local slot = records[slot_key]
+  local field = ev[2]
+  local slot = records[field]
   if slot == nil then
-    local raw = redis.call('HGET', KEYS[ki], field)
+    local key = BUCKET_PREFIX .. ev[1]
+    local raw = redis.call('HGET', key, field)
     local rec
     if raw then rec = cmsgpack.unpack(raw) else rec = {ev[3], ev[4], ev[5], {}} end
-    slot = {key = KEYS[ki], field = field, rec = rec, dirty = raw == false}
-    records[slot_key] = slot
+    slot = {key = key, field = field, rec = rec, dirty = raw == false}
+    records[field] = slot
   end
   local rec = slot.rec
   if rec[3] == 0 and ev[5] ~= 0 then rec[3] = ev[5]; slot.dirty = true end
   local send_ms = rec[2]
   local rcpt, domain = ev[6], ev[7]
-  local rc = rec[4][rcpt]
-  local before = nil
-  if rc == nil then
-    rc = {0, {}}
-    rec[4][rcpt] = rc
-  else
-    before = contributions(rc, send_ms, domain)
-  end
-
   local tkey, tname, offset, detail, flags, expires = ev[8], ev[9], ev[10], ev[11], ev[12], ev[13]
-  local entry = offset
-  if detail ~= '' or expires ~= 0 then entry = {offset, detail, expires} end
-  local cur = rc[2][tkey]
-  local moved = false
-  if cur == nil then
-    rc[2][tkey] = entry
-    moved = true
-    add(AGG, 't|' .. tname, 1)
-    add(AGG, 'ct|' .. rec[3] .. '|' .. tname, 1)
-    add(MIN, 'e|' .. tname .. '|' .. minute(send_ms + offset), 1)
+
+  local rc = rec[4][rcpt]
+  local cur = rc and rc[2][tkey]
+  local newer, co = true, nil
+  if cur ~= nil then
+    local cd
+    co, cd = parts(cur)
+    newer = offset > co or (offset == co and detail > cd)
+  end
+  if rc ~= nil and not newer and bit.bor(rc[1], flags) == rc[1] then
+    unchanged = unchanged + 1
   else
-    local co, cd = parts(cur)
-    if offset > co or (offset == co and detail > cd) then
+    if rc == nil then
+      rc = {0, {}}
+      rec[4][rcpt] = rc
+    else
+      contribute(rc, send_ms, domain, -1)
+    end
+    if newer then
+      local entry = offset
+      if detail ~= '' or expires ~= 0 then entry = {offset, detail, expires} end
       rc[2][tkey] = entry
-      moved = true
-      if minute(send_ms + co) ~= minute(send_ms + offset) then
+      if cur == nil then
+        add(AGG, 't|' .. tname, 1)
+        add(AGG, 'ct|' .. rec[3] .. '|' .. tname, 1)
+        add(MIN, 'e|' .. tname .. '|' .. minute(send_ms + offset), 1)
+      elseif minute(send_ms + co) ~= minute(send_ms + offset) then
         add(MIN, 'e|' .. tname .. '|' .. minute(send_ms + co), -1)
         add(MIN, 'e|' .. tname .. '|' .. minute(send_ms + offset), 1)
       end
+      raise_to(join('lt', tname), send_ms + offset)
+      if ev[14] ~= '' then raise_to(join('ip', ev[14]), send_ms + offset) end
     end
-  end
-  local new_flags = bit.bor(rc[1], flags)
-  if new_flags ~= rc[1] then rc[1] = new_flags; moved = true end
-
-  if moved then
+    rc[1] = bit.bor(rc[1], flags)
+    contribute(rc, send_ms, domain, 1)
+    if tkey == SEND then
+      if send_ms > last_send then last_send = send_ms end
+      if send_ms < first_send then first_send = send_ms end
+      if ev[15] ~= '' then raise_to(join('fd', ev[15]), send_ms) end
+      if rec[3] ~= 0 then raise_to(join('cs', rec[3]), send_ms) end
+    end
     changed = changed + 1
     slot.dirty = true
-    if before then apply(before, -1) end
-    apply(contributions(rc, send_ms, domain), 1)
-    raise_to('lt|' .. tname, send_ms + offset)
-    if ev[14] ~= '' then raise_to('ip|' .. ev[14], send_ms + offset) end
-    if tkey == SEND then
-      raise_to('last_send', send_ms)
-      raise_to('first_send_neg', -send_ms)
-      if ev[15] ~= '' then raise_to('fd|' .. ev[15], send_ms) end
-      if rec[3] ~= 0 then raise_to('cs|' .. rec[3], send_ms) end
-    end
-  else
-    unchanged = unchanged + 1
   end
 end
 
 for _, slot in pairs(records) do
   if slot.dirty then redis.call('HSET', slot.key, slot.field, cmsgpack.pack(slot.rec)) end
-end
-local touched = {}
-for _, slot in pairs(records) do
-  if slot.dirty and not touched[slot.key] then
-    touched[slot.key] = true
-    redis.call('PEXPIRE', slot.key, ttl)
-  end
 end
 for key, fields in pairs(incr) do
   for f, n in pairs(fields) do
@@ -156,10 +153,16 @@ for key, fields in pairs(incr) do
       if redis.call('HINCRBY', key, f, n) == 0 then redis.call('HDEL', key, f) end
     end
   end
-  redis.call('PEXPIRE', key, ttl)
+end
+if last_send >= 0 then
+  raise_to('last_send', last_send)
+  raise_to('first_send_neg', -first_send)
 end
 for f, v in pairs(maxima) do
   local cur = redis.call('HGET', AGG, f)
   if not cur or tonumber(cur) < v then redis.call('HSET', AGG, f, string.format('%d', v)) end
+end
+for _, ki in ipairs(cmsgpack.unpack(ARGV[3])) do
+  redis.call('PEXPIRE', ki >= 1000 and BUCKET_PREFIX .. (ki - 1000) or KEYS[ki], ttl)
 end
 return {changed, unchanged}

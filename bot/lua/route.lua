@@ -4,7 +4,7 @@
 -- ARGV[1] msgpack array of ops:
 --   {"S", index_key_i, field, campaign_id, orphan_key_i}  a Send: index the message, return waiting orphans
 --   {"R", index_key_i, field, event_blob, orphan_key_i}   a tagless event: its campaign id, or park it as orphan
--- ARGV[2] TTL in milliseconds.
+-- ARGV[2] TTL in milliseconds; ARGV[3] msgpack array of the KEYS indexes whose TTL is due.
 -- Returns {resolved, orphans}: resolved = {op_number, campaign_id} for "R" ops that found their message,
 -- orphans = {op_number, packed list of event blobs} for "S" ops whose message had events waiting.
 -- Both lookups and the parking happen in this one script, so a Send and its tagless outcomes arriving at the
@@ -12,13 +12,12 @@
 
 local ops = cmsgpack.unpack(ARGV[1])
 local ttl = tonumber(ARGV[2])
-local resolved, orphans, touched = {}, {}, {}
+local resolved, orphans = {}, {}
 
 for i, op in ipairs(ops) do
   local index_key, field, orphan_key = KEYS[op[2]], op[3], KEYS[op[5]]
   if op[1] == 'S' then
     redis.call('HSET', index_key, field, op[4])
-    touched[index_key] = true
     local waiting = redis.call('HGET', orphan_key, field)
     if waiting then orphans[#orphans + 1] = {i, waiting} end
   else
@@ -33,10 +32,9 @@ for i, op in ipairs(ops) do
       if not seen then
         list[#list + 1] = op[4]
         redis.call('HSET', orphan_key, field, cmsgpack.pack(list))
-        touched[orphan_key] = true
       end
     end
   end
 end
-for key in pairs(touched) do redis.call('PEXPIRE', key, ttl) end
+for _, ki in ipairs(cmsgpack.unpack(ARGV[3])) do redis.call('PEXPIRE', KEYS[ki], ttl) end
 return {resolved, orphans}
