@@ -29,7 +29,7 @@ MAX_CACHE_TTL_S = 3600
 NEGATIVE_CACHE_TTL_S = 300
 
 
-class DnsUnavailable(Exception):  # noqa: N818 - the name says what the caller must handle
+class DnsUnavailable(Exception):
     """DNS could not answer (timeout, unreachable, SERVFAIL): failure to check, not a finding."""
 
     def __init__(self, reason: str) -> None:
@@ -101,7 +101,7 @@ class DnsResolver:
     """Plain-data DNS lookups through the configured nameservers (or the system's), with an optional cache.
 
     `nameservers`: `[("127.0.0.1", 5353)]`, `["127.0.0.1:5353"]`, or None for /etc/resolv.conf.
-    `timeout` is per query attempt, `lifetime` the total budget of one lookup (both in seconds).
+    `timeout`: seconds per query attempt; `lifetime`: the total budget of one lookup (default: `timeout`).
     """
 
     def __init__(
@@ -138,8 +138,11 @@ class DnsResolver:
             self._resolver.nameservers = [
                 dns.nameserver.Do53Nameserver(address, port) for address, port in self.nameservers
             ]
-        self._resolver.timeout = timeout
-        self._resolver.lifetime = lifetime if lifetime is not None else timeout
+        # One lookup takes at most `lifetime`; with several nameservers each attempt gets a share of it, so a
+        # dead first server still leaves time for the next.
+        total = lifetime if lifetime is not None else timeout
+        self._resolver.lifetime = total
+        self._resolver.timeout = min(timeout, total / max(1, len(self.nameservers)))
         self._resolver.cache = None
 
     @classmethod
@@ -196,7 +199,9 @@ class DnsResolver:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.YXDOMAIN):
             return [], self._negative_ttl_s
         except dns.resolver.LifetimeTimeout as exc:
-            raise DnsUnavailable(f"DNS timed out for {what} after {self._resolver.lifetime:g} s ({self._where()})") from exc
+            raise DnsUnavailable(
+                f"DNS timed out for {what} after {self._resolver.lifetime:g} s ({self._where()})"
+            ) from exc
         except dns.exception.Timeout as exc:
             raise DnsUnavailable(f"DNS timed out for {what} ({self._where()})") from exc
         except dns.resolver.NoNameservers as exc:
@@ -208,7 +213,9 @@ class DnsResolver:
         return values, min(int(answer.rrset.ttl), self._max_ttl_s)
 
     def _where(self) -> str:
-        return "nameservers " + ", ".join(f"{a}:{p}" for a, p in self.nameservers) if self.nameservers else "no nameservers"
+        if not self.nameservers:
+            return "no nameservers"
+        return "nameservers " + ", ".join(f"{a}:{p}" for a, p in self.nameservers)
 
 
 def _qname(name: str) -> dns.name.Name:

@@ -1,0 +1,332 @@
+"""Ingestion: any source of SES records (files, folders, S3 prefixes, HTTP bodies, queue messages) into the store.
+
+Parsing of the next batch overlaps the Redis round trip of the previous one (a writer thread), so a backfill is
+bounded by the slower of the two, not their sum.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+import queue
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from bot.events import Event, Parsed, parse_payload
+from bot.store import RecordResult, Store
+
+log = logging.getLogger(__name__)
+
+BATCH_EVENTS = 5000
+MAX_REASONS = 10
+SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz", ".txt")
+
+
+@dataclass
+class IngestSummary:
+    read: int = 0  # input records read: file lines or documents, HTTP bodies, queue messages
+    ingested: int = 0  # events that changed the store
+    duplicates: int = 0  # events the store already had (or older than what it had for that type)
+    waiting: int = 0  # events without tags waiting for their Send (identity notifications)
+    ignored: int = 0  # recognised, not SES events: topic validation, confirmations, other sources
+    rejected: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def reject(self, reason: str, where: str = "") -> None:
+        self.rejected += 1
+        if len(self.reasons) < MAX_REASONS:
+            self.reasons.append(f"{where}: {reason}" if where else reason)
+
+    def add_parsed(self, parsed: Parsed, where: str = "") -> None:
+        self.ignored += parsed.ignored
+        for reason in parsed.rejected:
+            self.reject(reason, where)
+
+    def add_result(self, result: RecordResult) -> None:
+        self.ingested += result.changed
+        self.duplicates += result.unchanged
+        self.waiting += result.waiting
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "ingested": self.ingested,
+            "duplicates": self.duplicates,
+            "waiting": self.waiting,
+            "ignored": self.ignored,
+            "rejected": self.rejected,
+            "reasons": self.reasons,
+        }
+
+
+class BatchWriter:
+    """Writes event batches to the store from a thread while the caller parses the next one."""
+
+    def __init__(self, store: Store, summary: IngestSummary) -> None:
+        self.store = store
+        self.summary = summary
+        self._queue: queue.Queue[list[Event] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sesbot-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._error is not None:
+                continue
+            try:
+                self.summary.add_result(self.store.record(batch))
+            except BaseException as exc:  # handed to the caller's thread by close()
+                self._error = exc
+
+    def put(self, batch: list[Event]) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(batch)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+class Progress:
+    """A one-line progress report on stderr for large inputs (only on a terminal, or when forced)."""
+
+    def __init__(self, total_bytes: int, enabled: bool | None = None, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.total = total_bytes
+        self.enabled = (self.stream.isatty() and total_bytes > 5_000_000) if enabled is None else enabled
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def update(self, done_bytes: int, summary: IngestSummary, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not final and now - self._last < 0.5:
+            return
+        self._last = now
+        elapsed = max(now - self.started, 1e-6)
+        share = f"{100 * done_bytes / self.total:5.1f}% " if self.total else ""
+        line = (f"\r{share}{done_bytes / 1e6:,.0f} MB, {summary.read:,} records, "
+                f"{summary.read / elapsed:,.0f}/s, {summary.rejected:,} rejected")
+        self.stream.write(line + ("\n" if final else ""))
+        self.stream.flush()
+
+
+def iter_sources(paths: Iterable[str], s3_client_factory: Callable[[], Any] | None = None) -> Iterator[Source]:
+    for raw in paths:
+        if raw.startswith("s3://"):
+            yield from _s3_sources(raw, s3_client_factory)
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if child.name.endswith(SUFFIXES) or "." not in child.name:
+                    yield FileSource(child)
+        elif path.is_file() or raw == "-":
+            yield FileSource(path)
+        else:
+            yield MissingSource(raw)
+
+
+class Source:
+    name: str
+    size: int = 0
+
+    def open(self) -> IO[bytes]:
+        raise NotImplementedError
+
+
+class FileSource(Source):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+        self.size = path.stat().st_size if str(path) != "-" else 0
+
+    def open(self) -> IO[bytes]:
+        return sys.stdin.buffer if str(self.path) == "-" else self.path.open("rb")
+
+
+class MissingSource(Source):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def open(self) -> IO[bytes]:
+        raise FileNotFoundError(f"{self.name}: no such file or folder")
+
+
+class S3Source(Source):
+    def __init__(self, client: Any, bucket: str, key: str, size: int) -> None:
+        self.client, self.bucket, self.key, self.size = client, bucket, key, size
+        self.name = f"s3://{bucket}/{key}"
+
+    def open(self) -> IO[bytes]:
+        return self.client.get_object(Bucket=self.bucket, Key=self.key)["Body"]
+
+
+def _s3_sources(url: str, factory: Callable[[], Any] | None) -> Iterator[Source]:
+    import boto3
+
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    client = factory() if factory else boto3.client("s3")
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if not item["Key"].endswith("/"):
+                yield S3Source(client, bucket, item["Key"], int(item.get("Size", 0)))
+
+
+def iter_records(stream: IO[bytes]) -> Iterator[bytes]:
+    """Records of one input, streamed: NDJSON lines, a whole (pretty-printed) JSON document, or JSON objects
+    written back to back. Gzip (several members too) is detected by its magic number, not the name. A truncated
+    or corrupt gzip raises TruncatedInput after the records before the damage."""
+    reader = io.BufferedReader(_Raw(stream), buffer_size=1 << 20)
+    source: IO[bytes] = gzip.GzipFile(fileobj=reader) if reader.peek(2)[:2] == b"\x1f\x8b" else reader
+    try:
+        lines = iter(source)
+        first = b""
+        for line in lines:
+            first = line.strip()
+            if first:
+                break
+        if not first:
+            return
+        if _is_json(first):
+            yield from _split_line(first)
+            for line in lines:
+                line = line.strip()
+                if line:
+                    yield from _split_line(line)
+            return
+        document = first + b"\n" + b"".join(lines)
+        if _is_json(document):
+            yield document
+        else:
+            yield from _split_concatenated(document)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise TruncatedInput(f"truncated or corrupt gzip ({exc})") from None
+
+
+class TruncatedInput(ValueError):
+    pass
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _split_line(line: bytes) -> Iterator[bytes]:
+    if line.startswith(b"{") and b"}{" in line and not _is_json(line):
+        yield from _split_concatenated(line)
+    else:
+        yield line
+
+
+def _split_concatenated(data: bytes) -> Iterator[bytes]:
+    text = data.decode("utf-8", "replace")
+    decoder = json.JSONDecoder()
+    pos = 0
+    while pos < len(text):
+        try:
+            _, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            yield text[pos:].encode()
+            return
+        yield text[pos:end].encode()
+        pos = end
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+
+
+class _Raw(io.RawIOBase):
+    """Any object with read(n) (files, stdin, botocore streaming bodies) as a raw stream for BufferedReader."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class Ingestor:
+    def __init__(self, store: Store, campaign_tag: str = "campaign", batch_events: int = BATCH_EVENTS) -> None:
+        self.store = store
+        self.campaign_tag = campaign_tag
+        self.batch_events = batch_events
+
+    def ingest_payloads(self, payloads: Iterable[Any], where: str = "") -> IngestSummary:
+        """Synchronous: returns once Redis has every event (callers acknowledge after this)."""
+        summary = IngestSummary()
+        events: list[Event] = []
+        for payload in payloads:
+            summary.read += 1
+            parsed = parse_payload(payload, self.campaign_tag)
+            summary.add_parsed(parsed, where)
+            events.extend(parsed.events)
+        if events:
+            summary.add_result(self.store.record(events))
+        return summary
+
+    def ingest_paths(self, paths: Iterable[str], *, progress: bool | None = None,
+                     s3_client_factory: Callable[[], Any] | None = None) -> IngestSummary:
+        summary = IngestSummary()
+        sources = list(iter_sources(paths, s3_client_factory))
+        meter = Progress(sum(s.size for s in sources), progress)
+        writer = BatchWriter(self.store, summary)
+        batch: list[Event] = []
+        done_bytes = 0
+        try:
+            for source in sources:
+                for where, record in self._records(source, summary):
+                    summary.read += 1
+                    parsed = parse_payload(record, self.campaign_tag)
+                    if parsed.ignored or parsed.rejected:
+                        summary.add_parsed(parsed, where)
+                    batch.extend(parsed.events)
+                    if len(batch) >= self.batch_events:
+                        writer.put(batch)
+                        batch = []
+                        meter.update(done_bytes, summary)
+                done_bytes += source.size
+            if batch:
+                writer.put(batch)
+        finally:
+            writer.close()
+        meter.update(done_bytes, summary, final=True)
+        return summary
+
+    def _records(self, source: Source, summary: IngestSummary) -> Iterator[tuple[str, bytes]]:
+        number = 0
+        try:
+            with source.open() as stream:
+                for number, record in enumerate(iter_records(stream), start=1):
+                    yield f"{source.name}:{number}", record
+        except TruncatedInput as exc:
+            summary.reject(str(exc), f"{source.name} after record {number}")
+        except OSError as exc:
+            summary.reject(exc.strerror or str(exc), source.name)
+        except Exception as exc:  # S3 errors and the like: name the source, go on with the others
+            summary.reject(f"cannot read ({type(exc).__name__}: {exc})", source.name)
+
+
