@@ -30,11 +30,16 @@ NEGATIVE_CACHE_TTL_S = 300
 
 
 class DnsUnavailable(Exception):
-    """DNS could not answer (timeout, unreachable, SERVFAIL): failure to check, not a finding."""
+    """DNS could not answer (timeout, unreachable, SERVFAIL): failure to check, not a finding.
 
-    def __init__(self, reason: str) -> None:
+    `kind` is "timeout" (nothing answered in time: the resolver is probably unreachable), "no_answer" (servers
+    answered SERVFAIL/REFUSED), "config" (no nameserver configured) or "error".
+    """
+
+    def __init__(self, reason: str, kind: str = "error") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
 
 
 class DnsCache(Protocol):
@@ -192,7 +197,7 @@ class DnsResolver:
 
     def _query(self, qname: dns.name.Name, rdtype: str, convert: Any) -> tuple[list[Any], int]:
         if self._config_error is not None:
-            raise DnsUnavailable(self._config_error)
+            raise DnsUnavailable(self._config_error, "config")
         what = f"{rdtype} {qname.to_text(omit_final_dot=True)}"
         try:
             answer = self._resolver.resolve(qname, rdtype, search=False, raise_on_no_answer=True)
@@ -200,12 +205,12 @@ class DnsResolver:
             return [], self._negative_ttl_s
         except dns.resolver.LifetimeTimeout as exc:
             raise DnsUnavailable(
-                f"DNS timed out for {what} after {self._resolver.lifetime:g} s ({self._where()})"
+                f"DNS timed out for {what} after {self._resolver.lifetime:g} s ({self._where()})", "timeout"
             ) from exc
         except dns.exception.Timeout as exc:
-            raise DnsUnavailable(f"DNS timed out for {what} ({self._where()})") from exc
+            raise DnsUnavailable(f"DNS timed out for {what} ({self._where()})", "timeout") from exc
         except dns.resolver.NoNameservers as exc:
-            raise DnsUnavailable(f"no nameserver answered {what}: {_short(exc)}") from exc
+            raise DnsUnavailable(f"no nameserver answered {what}: {_short(exc)}", "no_answer") from exc
         except (OSError, dns.exception.DNSException) as exc:
             raise DnsUnavailable(f"DNS lookup failed for {what}: {_short(exc)}") from exc
         assert answer.rrset is not None
