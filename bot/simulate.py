@@ -67,7 +67,9 @@ __all__ = [
     "AwsState",
     "ScenarioSpec",
     "SimulatedCampaign",
+    "dns_zones",
     "event_timestamp",
+    "expected_state_counts",
     "iter_events_fast",
     "simulate",
     "write_ndjson",
@@ -350,12 +352,12 @@ SCENARIOS: dict[str, ScenarioSpec] = {
         ScenarioSpec(
             name="mixed",
             description=("10% suppressed with BOUNCE and COMPLAINT not published (Send-only) plus Microsoft "
-                         "deferring 35% of its recipients, with MaxDeliverySeconds 4 h and now at 5 h so the "
+                         "deferring 35% of its recipients, with MaxDeliverySeconds 4 h and now at 4 h 20 min so the "
                          "earliest deferred messages have expired (their Transient bounces unpublished)."),
             expected_cause="suppression", secondary_causes=("temporary_failure",), campaign_prefix="newsletter-march",
             configuration_set="newsletter-eu", matching_types=_NO_BOUNCE_COMPLAINT, suppressed_share=0.10,
             deferring_provider="microsoft", deferral_share=0.35, deferral_recovery_share=0.25,
-            max_delivery_seconds=4 * 3600, window_minutes=60.0, now_minutes=300.0,
+            max_delivery_seconds=4 * 3600, window_minutes=60.0, now_minutes=260.0,
         ),
         ScenarioSpec(
             name="account_paused",
@@ -499,14 +501,14 @@ def _message_id(rng: random.Random, ms: int) -> str:
 
 
 def _mta_host(ip: str) -> str:
-    a, b, c, d = ip.split(".")
+    _, _, c, d = ip.split(".")
     return f"a{c}-{d}.smtp-out.amazonses.com"
 
 
 def event_timestamp(record: dict[str, Any]) -> datetime:
     """When the record's event happened (the per-type timestamp; ``mail.timestamp`` for Send/Reject)."""
     et = record.get("eventType") or record.get("notificationType")
-    body = record.get(BODY_KEY.get(str(et), ""), None)
+    body = record.get(BODY_KEY.get(str(et), ""))
     ts = body.get("timestamp") if isinstance(body, dict) else None
     return _parse_iso(ts or record["mail"]["timestamp"])
 
@@ -523,7 +525,6 @@ class _Ctx:
 
 def _tags(ctx: _Ctx, outgoing_ip: str | None) -> dict[str, list[str]]:
     tags = {
-        "ses:source-tls-version": ["TLSv1.3"],
         "ses:operation": ["SendBulkEmail"],
         "ses:configuration-set": [ctx.configuration_set],
         "ses:source-ip": [SOURCE_IP],
@@ -557,8 +558,7 @@ def _mail_object(ctx: _Ctx, mid: str, ts: str, date_header: str, destination: li
             {"name": "MIME-Version", "value": "1.0"},
             {"name": "Content-Type", "value": f'multipart/alternative; boundary="{boundary}"'},
             {"name": "List-Unsubscribe",
-             "value": f"<https://{FROM_DOMAIN}/unsubscribe/{unsub_token}>, <mailto:unsubscribe@{FROM_DOMAIN}"
-                      f"?subject=unsubscribe-{unsub_token}>"},
+             "value": f"<https://{FROM_DOMAIN}/unsubscribe/{unsub_token}>, <mailto:unsubscribe@{FROM_DOMAIN}>"},
             {"name": "List-Unsubscribe-Post", "value": "List-Unsubscribe=One-Click"},
             {"name": "X-SES-CONFIGURATION-SET", "value": ctx.configuration_set},
             {"name": "X-SES-MESSAGE-TAGS",
@@ -1185,7 +1185,7 @@ def _compile(obj: Any) -> Callable[..., str]:
         pos = m.end()
     parts.append(text[pos:].replace("{", "{{").replace("}", "}}"))
     src = f"lambda {', '.join(names)}: f{''.join(parts)!r}"
-    return eval(src, {})  # noqa: S307 - our own template text, no external input
+    return eval(src, {})  # our own template text, never external input
 
 
 class _FastCampaign:
@@ -1205,8 +1205,13 @@ class _FastCampaign:
         out = _mail_object(*mail_args, "@@ip@@")
         out["commonHeaders"]["to"] = ["##dest##"]
 
-        def rec(etype: str, mail: dict[str, Any], body: Any) -> Callable[..., str]:
-            return _compile({"eventType": etype, "mail": mail, BODY_KEY[etype]: body})
+        # The mail object is rendered once per message (plain, and with ses:outgoing-ip when attempted); each
+        # event template wraps a rendered one.
+        self.mail_plain = _compile(plain)
+        self.mail_out = _compile(out)
+
+        def rec(etype: str, _mail: Any, body: Any) -> Callable[..., str]:
+            return _compile({"eventType": etype, "mail": "##mail##", BODY_KEY[etype]: body})
 
         self.send = rec("Send", plain, {})
         self.delivery = rec("Delivery", out, {
@@ -1268,8 +1273,14 @@ def iter_events_fast(n_events: int, *, campaigns: int = 10, seed: int = 1,
     smtp_by_dom = {d.name: _SMTP_OK.get(d.provider, _SMTP_OK["other"]).format(
         epoch=1709370000, tok="d75a77b69052e-42f1c3a5b1e", TOK="7A1B2C3D4E", n=1234567, m=123,
         mid="0100018e0000", size=34567) for d in RECIPIENT_DOMAINS}
-    hard_by_dom = {d.name: _HARD_BOUNCE.get(d.provider, _HARD_BOUNCE["other"]) for d in RECIPIENT_DOMAINS}
-    open_by_dom = {d.name: _OPENERS.get(d.provider, _OPENERS["other"])[1][1] for d in RECIPIENT_DOMAINS}
+    hard_by_dom = {}
+    open_by_dom = {}
+    for d in RECIPIENT_DOMAINS:
+        status, diag = _HARD_BOUNCE.get(d.provider, _HARD_BOUNCE["other"])
+        hard_by_dom[d.name] = (status, diag.format(tok="41be03b00d2f7-5dbc1234abc", n=1234567, m=345,
+                                                   domain=d.name, rcpt="{rcpt}"))
+        ip_tpl, ua = _OPENERS.get(d.provider, _OPENERS["other"])[1]
+        open_by_dom[d.name] = (ip_tpl.format(a=84, b="").rstrip("."), ua)
     mta_by_ip = {ip: _mta_host(ip) for ip in SES_OUTGOING_IPS}
     ips = SES_OUTGOING_IPS
     nips = len(ips)
@@ -1308,36 +1319,41 @@ def iter_events_fast(n_events: int, *, campaigns: int = 10, seed: int = 1,
         ip = ips[int(rnd() * nips)]
         mta = mta_by_ip[ip]
         k = int(rnd() * pool_size)
-        if rnd() < 0.03:
-            idx = [k, (k + 7919) % pool_size] + ([(k + 104729) % pool_size] if rnd() < 0.3 else [])
-        else:
-            idx = [k]
+        idx = [k]
+        if rnd() < 0.03:  # a few messages to 2-3 recipients
+            idx.append((k + 7919) % pool_size)
+            if rnd() < 0.3:
+                idx.append((k + 104729) % pool_size)
         rcpts = [pool[j] for j in idx]
         dest = '"' + '","'.join(rcpts) + '"'
         to = ", ".join(rcpts)
+        mp = c.mail_plain(ts=ts, mid=mid, date=date, dest=dest, to=to)
+        mo = ""  # rendered on first use: Send-only and suppressed recipients never need it
         group.clear()
-        group.append(c.send(ts=ts, mid=mid, date=date, dest=dest, to=to))
+        group.append(c.send(mail=mp))
         for j in idx:
             rcpt = pool[j]
             d = dom_of[j]
             u = rnd()
             if u < 0.75:
                 e = s + 400 + int(rnd() * 6000)
-                group.append(c.delivery(ts=ts, mid=mid, date=date, dest=dest, to=to, ip=ip, ets=stamp(e),
+                mo = mo or c.mail_out(ts=ts, mid=mid, date=date, dest=dest, to=to, ip=ip)
+                group.append(c.delivery(mail=mo, ets=stamp(e),
                                         ptm=e - s, rcpt=rcpt, smtp=smtp_by_dom[d.name],
                                         rip=d.remote_ips[0], mta=mta))
                 v = rnd()
                 if v < 0.27:
                     o = e + 60_000 + int(rnd() * 3_600_000)
-                    oip = f"66.249.84.{int(rnd() * 250)}"
-                    group.append(c.open(ts=ts, mid=mid, date=date, dest=dest, to=to, ets=stamp(o),
-                                        ua=open_by_dom[d.name], oip=oip))
+                    oprefix, ua = open_by_dom[d.name]
+                    oip = f"{oprefix}.{1 + int(rnd() * 250)}"
+                    group.append(c.open(mail=mp, ets=stamp(o), ua=ua, oip=oip))
                     if v < 0.03:
-                        group.append(c.click(ts=ts, mid=mid, date=date, dest=dest, to=to,
+                        group.append(c.click(mail=mp,
                                              ets=stamp(o + 5000 + int(rnd() * 60_000)), oip=oip))
                 elif v > 0.9985:
                     q = e + 3_600_000 + int(rnd() * 20_000_000)
-                    group.append(c.complaint(ts=ts, mid=mid, date=date, dest=dest, to=to, ip=ip,
+                    mo = mo or c.mail_out(ts=ts, mid=mid, date=date, dest=dest, to=to, ip=ip)
+                    group.append(c.complaint(mail=mo,
                                              fid=f"0100{q:012x}-{gb(32):08x}-{gb(16):04x}-{gb(16):04x}-"
                                                  f"{gb(16):04x}-{gb(48):012x}-000000",
                                              rcpt=rcpt, ets=stamp(q), ua=_COMPLAINT_UA["yahoo"]))
@@ -1346,33 +1362,36 @@ def iter_events_fast(n_events: int, *, campaigns: int = 10, seed: int = 1,
                 e -= e % 1000
                 fid = f"0100{e:012x}-{gb(32):08x}-{gb(16):04x}-{gb(16):04x}-{gb(16):04x}-{gb(48):012x}-000000"
                 if u < 0.7575:
-                    group.append(c.suppressed(ts=ts, mid=mid, date=date, dest=dest, to=to, fid=fid, rcpt=rcpt,
+                    group.append(c.suppressed(mail=mp, fid=fid, rcpt=rcpt,
                                               ets=stamp(e)))
                 else:
                     status, diag = hard_by_dom[d.name]
-                    group.append(c.bounce(ts=ts, mid=mid, date=date, dest=dest, to=to, ip=ip, fid=fid,
+                    mo = mo or c.mail_out(ts=ts, mid=mid, date=date, dest=dest, to=to, ip=ip)
+                    group.append(c.bounce(mail=mo, fid=fid,
                                           btype="Permanent", bsub="General", rcpt=rcpt, status=status,
                                           diag=diag.replace("{rcpt}", rcpt), ets=stamp(e),
                                           rip=d.remote_ips[0], mta=mta))
             elif u < 0.81:
                 e = s + 240_000 + int(rnd() * 600_000)
-                group.append(c.delay(ts=ts, mid=mid, date=date, dest=dest, to=to, ip=ip, ets=stamp(e),
+                mo = mo or c.mail_out(ts=ts, mid=mid, date=date, dest=dest, to=to, ip=ip)
+                group.append(c.delay(mail=mo, ets=stamp(e),
                                      dtype="TransientCommunicationFailure", exp=stamp(s + 50_400_000),
                                      rcpt=rcpt, status="4.4.1",
                                      diag="smtp; 421 4.4.1 Unable to connect to remote host", mta=mta))
+        if rnd() < 0.02:  # ~1 % of lines delivered twice (SNS at-least-once), byte-identical
+            group.append(group[int(rnd() * len(group))])
+        if produced + len(group) > n_events:
+            del group[n_events - produced:]
+        produced += len(group)
+        if len(buf) < window:
+            room = window - len(buf)
+            buf.extend(group[:room])
+            group = group[room:]
         for line in group:
-            reps = 2 if rnd() < 0.01 else 1
-            for _ in range(reps):
-                if produced >= n_events:
-                    break
-                produced += 1
-                if len(buf) < window:
-                    buf.append(line)
-                else:
-                    i = int(rnd() * window)
-                    out = buf[i]
-                    buf[i] = line
-                    yield out.encode()
+            i = int(rnd() * window)
+            out = buf[i]
+            buf[i] = line
+            yield out.encode()
     rng.shuffle(buf)
     for line in buf:
         yield line.encode()

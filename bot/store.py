@@ -192,15 +192,18 @@ class Store:
         route_ops: dict[int, _RouteBatch] = {}
         tagless: list[Event] = []
         tagged: list[Event] = []
+        indexed: set[bytes] = set()
         campaign_ids = self._ids["c"]
         for event in events:
             if event.campaign is None:
                 tagless.append(event)
             else:
                 tagged.append(event)
-            if event.type != "Send" and event.campaign is not None:
-                continue
             h = hashed(event.message_id)
+            if event.campaign is not None:
+                if h in indexed:  # one index entry per message and batch
+                    continue
+                indexed.add(h)
             shard, bucket = locate_index(h)
             batch = route_ops.get(shard)
             if batch is None:
@@ -406,7 +409,7 @@ class Store:
             summary.totals.setdefault(state, 0)
         return summary
 
-    def iter_records(self, campaign: str, *, batch: int = 64) -> Iterator[MessageRecord]:
+    def iter_records(self, campaign: str, *, batch: int = 512) -> Iterator[MessageRecord]:
         """Every message record of a campaign, bucket by bucket. Buckets are spread by a hash of the message id,
         so any prefix of this iteration is a uniform sample of the campaign."""
         order = [(bucket, shard) for bucket in range(BUCKETS) for shard in range(SHARDS)]

@@ -99,6 +99,10 @@ for _, ev in ipairs(events) do
   local rcpt, domain = ev[6], ev[7]
   local tkey, tname, offset, detail, flags, expires = ev[8], ev[9], ev[10], ev[11], ev[12], ev[13]
 
+  -- maxima over every event seen, older or duplicate included, so they do not depend on arrival order
+  raise_to(join('lt', tname), send_ms + offset)
+  if ev[14] ~= '' then raise_to(join('ip', ev[14]), send_ms + offset) end
+
   local rc = rec[4][rcpt]
   local cur = rc and rc[2][tkey]
   local newer, co = true, nil
@@ -128,8 +132,6 @@ for _, ev in ipairs(events) do
         add(MIN, 'e|' .. tname .. '|' .. minute(send_ms + co), -1)
         add(MIN, 'e|' .. tname .. '|' .. minute(send_ms + offset), 1)
       end
-      raise_to(join('lt', tname), send_ms + offset)
-      if ev[14] ~= '' then raise_to(join('ip', ev[14]), send_ms + offset) end
     end
     rc[1] = bit.bor(rc[1], flags)
     contribute(rc, send_ms, domain, 1)

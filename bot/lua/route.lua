@@ -2,7 +2,8 @@
 --
 -- KEYS: the index buckets and orphan hashes the batch touches.
 -- ARGV[1] msgpack array of ops:
---   {"S", index_key_i, field, campaign_id, orphan_key_i}  a Send: index the message, return waiting orphans
+--   {"S", index_key_i, field, campaign_id, orphan_key_i}  a tagged event (Send or any other): index the message,
+--                                                         return the orphans waiting for it
 --   {"R", index_key_i, field, event_blob, orphan_key_i}   a tagless event: its campaign id, or park it as orphan
 -- ARGV[2] TTL in milliseconds; ARGV[3] msgpack array of the KEYS indexes whose TTL is due.
 -- Returns {resolved, orphans}: resolved = {op_number, campaign_id} for "R" ops that found their message,

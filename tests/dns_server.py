@@ -1,0 +1,237 @@
+"""A real NSD serving test zones on a free loopback port (UDP and TCP), for the DNS-backed checks.
+
+Zones are zone-file text written from Python. A zone without an SOA gets a default SOA/NS header, so a test
+can write only its records:
+
+    dns_server.add_zones({"good.test": '@ TXT "v=spf1 include:amazonses.com ~all"'})
+    resolver = dns_server.resolver()
+
+`add_zones` restarts NSD with the union of all zones added so far (about 0.3 s); add all a module needs at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from bot.dns_resolver import DnsResolver
+
+READY_TIMEOUT_S = 10.0
+POLL_INTERVAL_S = 0.02
+DEFAULT_TTL = 300
+
+
+def _nsd_binary() -> str | None:
+    found = shutil.which("nsd")
+    if found:
+        return found
+    for candidate in ("/usr/sbin/nsd", "/usr/local/sbin/nsd"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _free_udp_tcp_port() -> int:
+    """A loopback port that is free for both TCP and UDP right now."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free loopback port for both UDP and TCP")
+
+
+def closed_port() -> int:
+    """A loopback UDP port nobody listens on (for 'nameserver unreachable' tests)."""
+    return _free_udp_tcp_port()
+
+
+def zone_text(zone: str, records: str) -> str:
+    """Complete `records` into a loadable zone file: $ORIGIN, $TTL and a default SOA/NS when missing."""
+    header = []
+    if not re.search(r"^\$ORIGIN\b", records, re.MULTILINE):
+        header.append(f"$ORIGIN {zone}.")
+    if not re.search(r"^\$TTL\b", records, re.MULTILINE):
+        header.append(f"$TTL {DEFAULT_TTL}")
+    if not re.search(r"\bSOA\b", records):
+        header.append(f"@ IN SOA ns.{zone}. hostmaster.{zone}. 1 3600 600 86400 {DEFAULT_TTL}")
+        header.append(f"@ IN NS ns.{zone}.")
+    body = "\n".join(line.strip() for line in records.strip().splitlines())
+    return "\n".join([*header, body, ""])
+
+
+class NsdServer:
+    """One NSD process in the foreground (`nsd -d`), its config, zones, pid and log under `workdir`."""
+
+    def __init__(self, workdir: Path, binary: str) -> None:
+        self.workdir = workdir
+        self.binary = binary
+        self.zones: dict[str, str] = {}
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    # --- public ---------------------------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, zones: dict[str, str], tmp_path: Path) -> NsdServer:
+        """Start NSD serving `zones` ({zone name: zone-file text}); skip the test if nsd is not installed."""
+        binary = _nsd_binary()
+        if binary is None:
+            pytest.skip("nsd is not installed (apt-get install -y nsd): the DNS tests need a real NSD")
+        server = cls(Path(tmp_path), binary)
+        server.zones = {cls._zone_name(z): text for z, text in zones.items()}
+        server._launch()
+        return server
+
+    @property
+    def nameserver(self) -> str:
+        """In the `SESBOT_DNS_NAMESERVERS` format."""
+        return f"127.0.0.1:{self.port}"
+
+    def resolver(self, **kwargs: Any) -> DnsResolver:
+        kwargs.setdefault("timeout", 1.0)
+        return DnsResolver([("127.0.0.1", self.port)], **kwargs)
+
+    def add_zones(self, zones: dict[str, str]) -> None:
+        """Serve these zones too (a zone already served is replaced); restarts NSD if anything changed."""
+        new = {self._zone_name(z): text for z, text in zones.items()}
+        if all(self.zones.get(z) == text for z, text in new.items()):
+            return
+        self.zones.update(new)
+        self.stop()
+        self._launch(keep_port=True)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        process, self.process = self.process, None
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
+
+    # --- internals ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _zone_name(zone: str) -> str:
+        return zone.strip().rstrip(".").lower()
+
+    def _write(self) -> Path:
+        zonedir = self.workdir / "zones"
+        zonedir.mkdir(parents=True, exist_ok=True)
+        zone_entries = []
+        for zone, records in sorted(self.zones.items()):
+            path = zonedir / f"{zone}.zone"
+            path.write_text(zone_text(zone, records))
+            checked = subprocess.run(
+                [self.binary + "-checkzone", zone, str(path)], capture_output=True, text=True, check=False
+            ) if os.access(self.binary + "-checkzone", os.X_OK) else None
+            if checked is not None and checked.returncode != 0:
+                pytest.fail(f"test zone {zone} does not load:\n{checked.stdout}{checked.stderr}\n{path.read_text()}")
+            zone_entries.append(f'zone:\n    name: "{zone}"\n    zonefile: "{path}"\n')
+        conf = self.workdir / "nsd.conf"
+        conf.write_text(
+            "server:\n"
+            f"    ip-address: 127.0.0.1\n"
+            f"    port: {self.port}\n"
+            "    do-ip4: yes\n"
+            "    do-ip6: no\n"
+            '    username: ""\n'
+            '    chroot: ""\n'
+            '    database: ""\n'
+            f'    zonesdir: "{zonedir}"\n'
+            f'    pidfile: "{self.workdir / "nsd.pid"}"\n'
+            f'    xfrdfile: "{self.workdir / "xfrd.state"}"\n'
+            f'    zonelistfile: "{self.workdir / "zone.list"}"\n'
+            f'    logfile: "{self.workdir / "nsd.log"}"\n'
+            "    server-count: 1\n"
+            "    verbosity: 1\n"
+            "    hide-version: yes\n"
+            "remote-control:\n"
+            "    control-enable: no\n"
+            + "".join(zone_entries)
+        )
+        return conf
+
+    def _launch(self, *, keep_port: bool = False) -> None:
+        last_log = ""
+        for attempt in range(5):
+            if not (keep_port and attempt == 0 and self.port):
+                self.port = _free_udp_tcp_port()
+            conf = self._write()
+            log = self.workdir / "nsd.log"
+            log.unlink(missing_ok=True)
+            with (self.workdir / "nsd.stderr").open("wb") as stderr:
+                self.process = subprocess.Popen(
+                    [self.binary, "-d", "-c", str(conf)],
+                    stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, start_new_session=True,
+                )
+            if self._wait_ready():
+                return
+            self.stop()
+            last_log = "".join(
+                path.read_text(errors="replace") for path in (log, self.workdir / "nsd.stderr") if path.exists()
+            )
+            if "bind" not in last_log.lower() and "address already in use" not in last_log.lower():
+                break
+        pytest.fail(f"nsd did not start on 127.0.0.1:{self.port}:\n{last_log}")
+
+    def _wait_ready(self) -> bool:
+        """True once NSD answers on UDP and serves the SOA of every zone (about 0.3 s)."""
+        assert self.process is not None
+        pending = sorted(self.zones) or ["."]
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            while pending and self._serves(pending[0]):
+                pending.pop(0)
+            if not pending:
+                return True
+            time.sleep(POLL_INTERVAL_S)
+        return False
+
+    def _serves(self, zone: str) -> bool:
+        query = dns.message.make_query(zone if zone != "." else "ready.invalid.", dns.rdatatype.SOA)
+        try:
+            response = dns.query.udp(query, "127.0.0.1", port=self.port, timeout=0.2)
+        except (OSError, dns.exception.Timeout):
+            return False
+        if zone == ".":
+            return True  # any answer (REFUSED) means NSD is up
+        return response.rcode() == dns.rcode.NOERROR and any(
+            rrset.rdtype == dns.rdatatype.SOA for rrset in response.answer
+        )
+
+
+@pytest.fixture(scope="session")
+def dns_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NsdServer]:
+    """One NSD for the session; test modules call `dns_server.add_zones(...)` from a module fixture."""
+    server = NsdServer.start({}, tmp_path_factory.mktemp("nsd"))
+    yield server
+    server.stop()
