@@ -66,6 +66,18 @@ _EXTENSIONS: list[tuple[str, Callable[[Any, Callable[[str, str], argparse.Argume
 _HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {}
 
 
+def extend_parser(
+    name: str,
+) -> Callable[[Callable[[Any, Callable[[str, str], argparse.ArgumentParser]], None]], Any]:
+    """Register `add(sub, report)` that adds the sub-parser of command `name` (report() adds --json and --now)."""
+
+    def register(add: Callable[[Any, Callable[[str, str], argparse.ArgumentParser]], None]) -> Any:
+        _EXTENSIONS.append((name, add))
+        return add
+
+    return register
+
+
 def command(name: str) -> Callable[[Callable[[argparse.Namespace, Settings], int]], Any]:
     def register(fn: Callable[[argparse.Namespace, Settings], int]) -> Callable[[argparse.Namespace, Settings], int]:
         _HANDLERS[name] = fn
@@ -79,6 +91,7 @@ def print_json(data: Any) -> None:
 
 
 def run(argv: list[str]) -> int:
+    _load_commands()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
@@ -86,7 +99,6 @@ def run(argv: list[str]) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    _load_commands()
     try:
         settings = Settings.from_env()
         return _HANDLERS[args.command](args, settings)
@@ -110,5 +122,13 @@ def run(argv: list[str]) -> int:
         return 130
 
 
+# Modules that register commands (and their parsers, through _EXTENSIONS) when imported. Each keeps heavy imports
+# (matplotlib, boto3 clients) inside its handlers, so `sesbot --help` stays instant.
+COMMAND_MODULES: tuple[str, ...] = ("bot.commands",)
+
+
 def _load_commands() -> None:
-    import bot.commands  # noqa: F401  (registers the handlers)
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name)
