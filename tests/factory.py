@@ -62,8 +62,8 @@ def bounce(mid: str, recipients: list[str], sent: datetime = T0, after: float = 
     return {
         "eventType": "Bounce",
         "mail": mail(mid, recipients, sent, **kw),
-        "bounce": {"bounceType": bounce_type, "bounceSubType": sub_type, "timestamp": ts(sent + timedelta(seconds=after)),
-                   "feedbackId": f"fb-{mid}",
+        "bounce": {"bounceType": bounce_type, "bounceSubType": sub_type,
+                   "timestamp": ts(sent + timedelta(seconds=after)), "feedbackId": f"fb-{mid}",
                    "bouncedRecipients": [{"emailAddress": r, "status": "5.1.1", "action": "failed",
                                           "diagnosticCode": "smtp; 550 5.1.1 user unknown"} for r in recipients]},
     }

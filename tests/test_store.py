@@ -183,6 +183,23 @@ def test_message_ids_round_trip_through_packing(mid):
 
 # --------------------------------------------------------------------------- property: any order, any duplicates
 
+def outcome_record(kind: str, mid: str, recipient: str, recipients: list[str], sent, campaign):
+    """One generated record of `kind` for one recipient of message `mid` (Reject covers the whole message)."""
+    one = [recipient]
+    builders = {
+        "delivery": lambda: f.delivery(mid, one, sent, campaign=campaign),
+        "bounce": lambda: f.bounce(mid, one, sent, after=400, bounce_type="Transient", campaign=campaign),
+        "suppressed": lambda: f.bounce(mid, one, sent, sub_type="OnAccountSuppressionList", campaign=campaign),
+        "complaint": lambda: f.complaint(mid, one, sent, campaign=campaign),
+        "delay": lambda: f.delay(mid, one, sent, after=300, campaign=campaign),
+        "delay2": lambda: f.delay(mid, one, sent, after=1300, expires_after=7200, campaign=campaign),
+        "open": lambda: f.simple("Open", mid, one, sent, after=120, campaign=campaign),
+        "reject": lambda: f.simple("Reject", mid, recipients, sent, campaign=campaign),
+        "identity": lambda: f.identity_notification(f.delivery(mid, one, sent, after=7)),
+    }
+    return builders[kind]()
+
+
 @st.composite
 def event_streams(draw):
     n_messages = draw(st.integers(1, 6))
@@ -196,21 +213,7 @@ def event_streams(draw):
         for r in recipients:
             kinds = draw(st.lists(st.sampled_from(["delivery", "bounce", "suppressed", "complaint", "delay",
                                                    "delay2", "open", "reject", "identity"]), max_size=4))
-            for kind in kinds:
-                one = [r]
-                records.append({
-                    "delivery": lambda: f.delivery(mid, one, sent, campaign=campaign),
-                    "bounce": lambda: f.bounce(mid, one, sent, after=400, bounce_type="Transient",
-                                               campaign=campaign),
-                    "suppressed": lambda: f.bounce(mid, one, sent, sub_type="OnAccountSuppressionList",
-                                                   campaign=campaign),
-                    "complaint": lambda: f.complaint(mid, one, sent, campaign=campaign),
-                    "delay": lambda: f.delay(mid, one, sent, after=300, campaign=campaign),
-                    "delay2": lambda: f.delay(mid, one, sent, after=1300, expires_after=7200, campaign=campaign),
-                    "open": lambda: f.simple("Open", mid, one, sent, after=120, campaign=campaign),
-                    "reject": lambda: f.simple("Reject", mid, recipients, sent, campaign=campaign),
-                    "identity": lambda: f.identity_notification(f.delivery(mid, one, sent, after=7)),
-                }[kind]())
+            records.extend(outcome_record(kind, mid, r, recipients, sent, campaign) for kind in kinds)
     duplicates = draw(st.lists(st.integers(0, len(records) - 1), max_size=6))
     records += [records[i] for i in duplicates]
     seed = draw(st.integers(0, 2**32 - 1))
