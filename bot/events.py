@@ -156,6 +156,11 @@ def _join(*parts: Any) -> str:
     return _clip(" ".join(p for p in parts if isinstance(p, str) and p))
 
 
+def _name(value: Any) -> str | None:
+    """A type or sub-type name: a non-empty string, else None (wrong types must not crash the lookup)."""
+    return value if isinstance(value, str) and value else None
+
+
 def ses_record_events(record: dict[str, Any], campaign_tag: str = "campaign") -> list[Event]:
     """Events of one SES record (event publishing or notification). Raises RecordError with the reason."""
     event_type = record.get("eventType", record.get("notificationType"))
@@ -194,18 +199,18 @@ def ses_record_events(record: dict[str, Any], campaign_tag: str = "campaign") ->
         per_recipient = _recipient_list(body.get("recipients", [a for a, _ in destination]), "delivery.recipients")
     elif event_type == "Bounce":
         per_recipient = _recipient_list(body.get("bouncedRecipients", []), "bounce.bouncedRecipients")
-        sub_type = body.get("bounceSubType")
-        detail = f"{body.get('bounceType', '?')}/{sub_type or '?'}"
+        sub_type = _name(body.get("bounceSubType"))
+        detail = _clip(f"{_name(body.get('bounceType')) or '?'}/{sub_type or '?'}")
         if sub_type in SUPPRESSION_SUBTYPES:
             flags = FLAG_SUPPRESSED
     elif event_type == "Complaint":
         per_recipient = _recipient_list(body.get("complainedRecipients", []), "complaint.complainedRecipients")
-        sub_type = body.get("complaintSubType")
-        detail = _join(body.get("complaintFeedbackType") or "complaint", sub_type)
+        sub_type = _name(body.get("complaintSubType"))
+        detail = _join(_name(body.get("complaintFeedbackType")) or "complaint", sub_type)
         flags = FLAG_SUPPRESSED if sub_type == "OnAccountSuppressionList" else FLAG_COMPLAINED
     elif event_type == "DeliveryDelay":
         per_recipient = _recipient_list(body.get("delayedRecipients", []), "deliveryDelay.delayedRecipients")
-        detail = str(body.get("delayType") or "Undetermined")
+        detail = _clip(_name(body.get("delayType")) or "Undetermined")
         if body.get("expirationTime"):
             expires_ms = parse_time(body["expirationTime"])
     elif event_type == "Reject":
@@ -239,11 +244,15 @@ def _loads(data: bytes | str) -> Any:
         raise RecordError(f"not JSON ({exc.args[0].split(':')[0]})") from None
 
 
-def parse_payload(payload: Any, campaign_tag: str = "campaign", parsed: Parsed | None = None) -> Parsed:
-    """Unwrap any envelope of DESIGN §2 into events; never raises for bad input (reasons go to `rejected`)."""
+def parse_payload(payload: Any, campaign_tag: str = "campaign", parsed: Parsed | None = None, *,
+                  enveloped: bool = False) -> Parsed:
+    """Unwrap any envelope of DESIGN §2 into events; never raises for bad input (reasons go to `rejected`).
+
+    `enveloped`: the payload is the Message of an SNS envelope already (an SQS body with raw delivery), so text
+    that is not JSON is another publisher's message on the same topic: ignored, not rejected."""
     out = parsed if parsed is not None else Parsed()
     try:
-        _unwrap(payload, campaign_tag, out, depth=0)
+        _unwrap(payload, campaign_tag, out, depth=1 if enveloped else 0)
     except RecordError as exc:
         out.rejected.append(str(exc))
     return out
@@ -257,6 +266,8 @@ def _unwrap(payload: Any, campaign_tag: str, out: Parsed, depth: int) -> None:
         if text == SES_TOPIC_VALIDATION:
             out.ignored += 1
             return
+        if not text and depth == 0:
+            raise RecordError("empty: no SES record or envelope")
         if not text.startswith(("{", "[")):
             if depth > 0:  # an envelope carrying something else than SES (a test message, another service)
                 out.ignored += 1
@@ -271,7 +282,7 @@ def _unwrap(payload: Any, campaign_tag: str, out: Parsed, depth: int) -> None:
         raise RecordError(f"a JSON {type(payload).__name__} is not an SES record or envelope")
 
     if "eventType" in payload or "notificationType" in payload:
-        if payload.get("notificationType") in _IGNORED_NOTIFICATIONS:
+        if _name(payload.get("notificationType")) in _IGNORED_NOTIFICATIONS:
             out.ignored += 1
             return
         out.records += 1
@@ -283,7 +294,7 @@ def _unwrap(payload: Any, campaign_tag: str, out: Parsed, depth: int) -> None:
         _unwrap(payload["Sns"], campaign_tag, out, depth + 1)
     elif payload.get("eventSource") == "aws:sqs" and "body" in payload:
         _unwrap(payload["body"], campaign_tag, out, depth + 1)
-    elif ("Type" in payload and "Message" in payload) or payload.get("Type") in _SNS_CONTROL:
+    elif ("Type" in payload and "Message" in payload) or _name(payload.get("Type")) in _SNS_CONTROL:
         if payload.get("Type") != "Notification":
             out.ignored += 1  # subscription confirmations reach /sns, not files or queues
             return

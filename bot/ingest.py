@@ -275,13 +275,14 @@ class Ingestor:
         self.campaign_tag = campaign_tag
         self.batch_events = batch_events
 
-    def ingest_payloads(self, payloads: Iterable[Any], where: str = "") -> IngestSummary:
-        """Synchronous: returns once Redis has every event (callers acknowledge after this)."""
+    def ingest_payloads(self, payloads: Iterable[Any], where: str = "", *, enveloped: bool = False) -> IngestSummary:
+        """Synchronous: returns once Redis has every event (callers acknowledge after this). `enveloped`: each
+        payload is an SNS Message already (raw delivery), see `parse_payload`."""
         summary = IngestSummary()
         events: list[Event] = []
         for payload in payloads:
             summary.read += 1
-            parsed = parse_payload(payload, self.campaign_tag)
+            parsed = parse_payload(payload, self.campaign_tag, enveloped=enveloped)
             summary.add_parsed(parsed, where)
             events.extend(parsed.events)
         if events:
