@@ -39,6 +39,8 @@ class Settings:
     sqs_queue_url: str | None = None
     archive_dir: Path | None = None
     aws_region: str | None = None
+    alert_thresholds: str | None = None  # SESBOT_ALERT_THRESHOLDS: JSON, validated by checks.alerts.ThresholdBook
+    alert_interval_s: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +115,8 @@ class Settings:
             sqs_queue_url=text("SESBOT_SQS_QUEUE_URL"),
             archive_dir=Path(text("SESBOT_ARCHIVE_DIR")) if text("SESBOT_ARCHIVE_DIR") else None,
             aws_region=text("AWS_REGION") or text("AWS_DEFAULT_REGION"),
+            alert_thresholds=_alert_thresholds(text("SESBOT_ALERT_THRESHOLDS"), problems),
+            alert_interval_s=integer("SESBOT_ALERT_INTERVAL_S", cls.alert_interval_s, 15, 86_400),
         )
         if problems:
             raise ConfigError(problems)
@@ -130,3 +134,20 @@ class Settings:
         missing = [f"{env_names.get(n, n.upper())} is not set" for n in names if not getattr(self, n)]
         if missing:
             raise ConfigError(missing)
+
+
+def _alert_thresholds(raw: str | None, problems: list[str]) -> str | None:
+    """Validate SESBOT_ALERT_THRESHOLDS at start-up (one problem per line); kept as text, parsed where used."""
+    if raw is None:
+        return None
+    import orjson
+
+    from checks.alerts import ThresholdBook
+
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        problems.append("SESBOT_ALERT_THRESHOLDS is not valid JSON")
+        return None
+    problems.extend(ThresholdBook.from_json(data)[1])
+    return raw
