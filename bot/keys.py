@@ -30,6 +30,14 @@ Global slot ``{g}`` (small, no TTL unless noted):
     <p>:{g}:campaigns:first zset campaign -> first send time (epoch ms)
     <p>:{g}:days           zset  day number -> day number (days that hold index partitions)
     <p>:{g}:counters       hash  ingestion counters (read, ingested, rejected, ... per path)
+
+Alert slot ``{a}`` (channel alerts, bot/alerts.py; small, no TTL unless noted):
+
+    <p>:{a}:incidents          hash    campaign -> JSON incident (message ts, severity, kinds, figures)
+    <p>:{a}:claim:<campaign>   string  SET NX PX while one process posts a campaign's new incident   TTL 60 s
+    <p>:{a}:snooze:<campaign>  string  user who snoozed the campaign's alerts                        TTL snooze
+    <p>:{a}:muted              hash    campaign -> user who muted its alerts
+    <p>:{a}:thresholds         hash    "default" | "campaign:<name>" | "configuration_set:<name>" -> JSON
 """
 
 from __future__ import annotations
@@ -119,6 +127,22 @@ class KeySchema:
     def lock(self, name: str) -> str:
         """Scheduler run guards: SET NX PX, never released."""
         return f"{self.prefix}:lock:{name}"
+
+    # alert slot
+    def alert_incidents(self) -> str:
+        return f"{self.prefix}:{{a}}:incidents"
+
+    def alert_claim(self, campaign: str) -> str:
+        return f"{self.prefix}:{{a}}:claim:{_escape(campaign)}"
+
+    def alert_snooze(self, campaign: str) -> str:
+        return f"{self.prefix}:{{a}}:snooze:{_escape(campaign)}"
+
+    def alert_muted(self) -> str:
+        return f"{self.prefix}:{{a}}:muted"
+
+    def alert_thresholds(self) -> str:
+        return f"{self.prefix}:{{a}}:thresholds"
 
 
 def locate(h: bytes) -> tuple[int, int]:
