@@ -37,6 +37,7 @@ class Settings:
     sns_topic_arns: tuple[str, ...] = ()
     sns_certs: Path | None = None
     sqs_queue_url: str | None = None
+    sqs_wait_s: int = 20  # SESBOT_SQS_WAIT_S: long-poll seconds; a SIGTERM is honoured within this plus one batch
     archive_dir: Path | None = None
     aws_region: str | None = None
     alert_thresholds: str | None = None  # SESBOT_ALERT_THRESHOLDS: JSON, validated by checks.alerts.ThresholdBook
@@ -113,6 +114,7 @@ class Settings:
             sns_topic_arns=items("SESBOT_SNS_TOPIC_ARNS"),
             sns_certs=Path(certs) if certs else None,
             sqs_queue_url=text("SESBOT_SQS_QUEUE_URL"),
+            sqs_wait_s=integer("SESBOT_SQS_WAIT_S", cls.sqs_wait_s, 0, 20),
             archive_dir=Path(text("SESBOT_ARCHIVE_DIR")) if text("SESBOT_ARCHIVE_DIR") else None,
             aws_region=text("AWS_REGION") or text("AWS_DEFAULT_REGION"),
             alert_thresholds=_alert_thresholds(text("SESBOT_ALERT_THRESHOLDS"), problems),
