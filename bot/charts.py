@@ -97,37 +97,59 @@ def age_histogram(send_only_by_minute: Mapping[int, int], now_ms: int, delivery_
 
 @dataclass(frozen=True)
 class RateRow:
+    """One provider or domain: recipients with a known Send, how many are Send-only, how many delayed."""
+
     label: str
     recipients: int
     send_only: int
+    delayed: int = 0
 
     @property
     def rate(self) -> float:
         return self.send_only / self.recipients if self.recipients else 0.0
 
+    @property
+    def delayed_rate(self) -> float:
+        return self.delayed / self.recipients if self.recipients else 0.0
+
+    @property
+    def pending(self) -> int:
+        return self.send_only + self.delayed
+
 
 @dataclass(frozen=True)
 class DomainRates:
-    overall: float
+    overall: float  # Send-only rate of the campaign
+    overall_pending: float  # Send-only + delayed
     providers: list[RateRow]  # empty when the domains step gave none
     domains: list[RateRow]
     note: str = ""  # why providers are missing, when they are
 
 
 def domain_rates(summary: CampaignSummary, domains_step: StepResult | None, top: int = TOP_DOMAINS) -> DomainRates:
-    """Providers and top domains by Send-only count, from the `domains` step's data when it has them, else the
-    domains from the store (and a note saying why there are no providers)."""
+    """Providers and top domains, most pending (Send-only + delayed) first, from the `domains` step's data when it
+    has them, else the domains from the store (and a note saying why there are no providers). The delayed counts
+    come from the store (per domain; per provider through the step's domain -> provider mapping), because a
+    deferring provider's recipients are mostly `delayed`, not Send-only, and that is the contrast to see."""
     sent = sum(n for state, n in summary.totals.items() if state != "unknown")
     overall = summary.totals.get("send_only", 0) / sent if sent else 0.0
+    overall_pending = (summary.totals.get("send_only", 0) + summary.totals.get("delayed", 0)) / sent if sent else 0.0
+    delayed_of = {d: states.get("delayed", 0) for d, states in summary.domains.items()}
     data: dict[str, Any] = dict(getattr(domains_step, "data", None) or {})
-    providers = [RateRow(str(p.get("provider", "?")), int(p.get("recipients", 0)), int(p.get("send_only", 0)))
+    step_domains = [d for d in data.get("domains") or () if isinstance(d, Mapping)]
+    provider_delayed: dict[str, int] = {}
+    for d in step_domains:
+        provider = str(d.get("provider", "?"))
+        provider_delayed[provider] = provider_delayed.get(provider, 0) + delayed_of.get(str(d.get("domain")), 0)
+    providers = [RateRow(str(p.get("provider", "?")), int(p.get("recipients", 0)), int(p.get("send_only", 0)),
+                         int(p.get("delayed", provider_delayed.get(str(p.get("provider", "?")), 0))))
                  for p in data.get("providers") or () if isinstance(p, Mapping)]
-    domains = [RateRow(str(d.get("domain", "?")), int(d.get("recipients", 0)), int(d.get("send_only", 0)))
-               for d in data.get("domains") or () if isinstance(d, Mapping)]
+    domains = [RateRow(str(d.get("domain", "?")), int(d.get("recipients", 0)), int(d.get("send_only", 0)),
+                       int(d.get("delayed", delayed_of.get(str(d.get("domain")), 0)))) for d in step_domains]
     note = ""
     if not domains:
-        domains = [RateRow(domain, sum(n for s, n in states.items() if s != "unknown"), states.get("send_only", 0))
-                   for domain, states in summary.domains.items()]
+        domains = [RateRow(domain, sum(n for s, n in states.items() if s != "unknown"), states.get("send_only", 0),
+                           states.get("delayed", 0)) for domain, states in summary.domains.items()]
     if not providers:
         if domains_step is None:
             note = "providers not resolved (no domains step)"
@@ -135,9 +157,10 @@ def domain_rates(summary: CampaignSummary, domains_step: StepResult | None, top:
             status = str(getattr(domains_step, "status", ""))
             reason = str(getattr(domains_step, "summary", "")).strip()
             note = f"providers not resolved: {status}" + (f" ({reason})" if reason else "")
-    providers.sort(key=lambda r: (-r.send_only, -r.recipients, r.label))
-    domains.sort(key=lambda r: (-r.send_only, -r.recipients, r.label))
-    return DomainRates(overall, providers, domains[:top], note)
+    order = lambda r: (-r.pending, -r.send_only, -r.recipients, r.label)  # noqa: E731
+    providers.sort(key=order)
+    domains.sort(key=order)
+    return DomainRates(overall, overall_pending, providers, domains[:top], note)
 
 
 @dataclass
@@ -289,28 +312,42 @@ def send_only_age_figure(send_only_by_minute: Mapping[int, int], now_ms: int, de
 
 
 def domains_figure(rates: DomainRates) -> Figure:
-    """Send-only rate by provider (left) and for the top domains (right), the overall rate as a dashed line."""
+    """Send-only (and delayed, stacked) rate by provider (left) and for the top domains (right); the campaign's
+    Send-only + delayed rate as a dashed line; rows above 1.5 x that rate in strong colours."""
     panels = [("by provider", rates.providers), ("top domains", rates.domains)] if rates.providers else [
         ("top domains", rates.domains)]
     fig, axes = _figure(1, len(panels))
-    fig.suptitle(f"Send-only rate by recipient domain (campaign {rates.overall:.1%})", fontsize=TITLE_SIZE)
+    any_delayed = any(r.delayed for r in [*rates.providers, *rates.domains])
+    title = (f"Send-only + delayed by domain (campaign {rates.overall_pending:.1%})" if any_delayed
+             else f"Send-only rate by recipient domain (campaign {rates.overall:.1%})")
+    fig.suptitle(title, fontsize=TITLE_SIZE)
     if not rates.domains:
         _empty(axes[0], "No recipients recorded yet")
         return fig
     for ax, (title, rows) in zip(axes, panels, strict=True):
         ypos = list(range(len(rows)))[::-1]
-        values = [r.rate * 100 for r in rows]
-        colors = ["#d95f02" if r.rate > rates.overall * 1.5 and r.send_only else "#7f7f7f" for r in rows]
-        ax.barh(ypos, values, color=colors, height=0.7)
+        stands_out = [r.pending and (r.rate + r.delayed_rate) > rates.overall_pending * 1.5 for r in rows]
+        send_only = [r.rate * 100 for r in rows]
+        delayed = [r.delayed_rate * 100 for r in rows]
+        ax.barh(ypos, send_only, height=0.7, label="Send only",
+                color=[STATE_COLORS["send_only"] if hot else "#9a9a9a" for hot in stands_out])
+        if any_delayed:
+            ax.barh(ypos, delayed, left=send_only, height=0.7, label="delayed",
+                    color=[STATE_COLORS["delayed"] if hot else "#cfcfcf" for hot in stands_out])
         ax.set_yticks(ypos, [_clip(r.label, 22) for r in rows], fontsize=TICK_SIZE)
-        ax.axvline(rates.overall * 100, color="#1f78b4", linestyle="--", linewidth=2)
-        top = max([*values, rates.overall * 100, 1.0])
-        for y, r in zip(ypos, rows, strict=True):
-            ax.text(r.rate * 100, y, f" {r.send_only:,}/{r.recipients:,}", va="center", fontsize=NOTE_SIZE - 1)
-        ax.set_xlim(0, top * 1.45)
+        for label, hot in zip(ax.get_yticklabels(), stands_out, strict=True):
+            label.set_fontweight("bold" if hot else "normal")
+        ax.axvline(rates.overall_pending * 100, color="#1f78b4", linestyle="--", linewidth=2)
+        ends = [a + b for a, b in zip(send_only, delayed, strict=True)]
+        top = max([*ends, rates.overall_pending * 100, 1.0])
+        for y, r, end in zip(ypos, rows, ends, strict=True):
+            ax.text(end, y, f" {r.pending:,}/{r.recipients:,}", va="center", fontsize=NOTE_SIZE - 1)
+        ax.set_xlim(0, top * 1.5)
         ax.set_title(title, fontsize=LABEL_SIZE)
-        ax.set_xlabel("Send-only %", fontsize=LABEL_SIZE)
+        ax.set_xlabel("% of recipients", fontsize=LABEL_SIZE)
         _style(ax)
+    if any_delayed:
+        axes[-1].legend(fontsize=NOTE_SIZE, loc="lower right", frameon=False)
     if rates.note:
         axes[0].set_title(f"top domains ({_clip(rates.note, 60)})", fontsize=NOTE_SIZE, color="#555555")
     return fig
