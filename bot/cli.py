@@ -112,7 +112,7 @@ def run(argv: list[str]) -> int:
     except NotFound as exc:
         print(f"sesbot: {exc}", file=sys.stderr)
         return EXIT_NOT_FOUND
-    except redis.ConnectionError as exc:
+    except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.InvalidResponse) as exc:
         from bot.redis_conn import redacted
 
         print(f"sesbot: Redis at {redacted(settings.redis_url)} is unreachable ({exc})", file=sys.stderr)
