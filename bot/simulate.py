@@ -72,6 +72,7 @@ __all__ = [
     "expected_state_counts",
     "iter_events_fast",
     "simulate",
+    "support_zones",
     "write_ndjson",
     "write_scenario",
 ]
@@ -1074,9 +1075,11 @@ def _zone_header(zone: str, serial: int) -> list[str]:
     ]
 
 
-def dns_zones(serial: int = 2026030201) -> dict[str, str]:
+def dns_zones(serial: int = 2026030201, dkim_tokens: Iterable[str] | None = None) -> dict[str, str]:
     """NSD zone files: the From domain (SPF, Easy DKIM CNAMEs, DMARC, custom MAIL FROM) and each recipient
-    domain (MX records at the provider hosts)."""
+    domain (MX records at the provider hosts). ``dkim_tokens`` replaces the identity's fixed tokens, for an
+    emulator that issues its own (the demo publishes the tokens its local SES reports)."""
+    tokens = list(DKIM_TOKENS if dkim_tokens is None else dkim_tokens)
     mail_from = MAIL_FROM_DOMAIN.removesuffix(f".{FROM_DOMAIN}")
     lines = [
         *_zone_header(FROM_DOMAIN, serial),
@@ -1086,7 +1089,7 @@ def dns_zones(serial: int = 2026030201) -> dict[str, str]:
         '@\tIN\tTXT\t"v=spf1 include:amazonses.com ~all"',
         f'_dmarc\tIN\tTXT\t"v=DMARC1; p=quarantine; pct=100; rua=mailto:dmarc-reports@{FROM_DOMAIN}; '
         'adkim=r; aspf=r"',
-        *(f"{t}._domainkey\tIN\tCNAME\t{t}.dkim.amazonses.com." for t in DKIM_TOKENS),
+        *(f"{t}._domainkey\tIN\tCNAME\t{t}.dkim.amazonses.com." for t in tokens),
         f"{mail_from}\tIN\tMX\t10 feedback-smtp.{REGION}.amazonses.com.",
         f'{mail_from}\tIN\tTXT\t"v=spf1 include:amazonses.com ~all"',
         "sesbot\tIN\tA\t192.0.2.90",
@@ -1098,6 +1101,29 @@ def dns_zones(serial: int = 2026030201) -> dict[str, str]:
             if host.endswith(f".{d.name}."):
                 body.append(f"{host.removesuffix(f'.{d.name}.')}\tIN\tA\t{d.remote_ips[0]}")
         zones[d.name] = "\n".join(body) + "\n"
+    return zones
+
+
+# SES's own published records (as of 2026) and the DNS blocklists the reputation step queries: a local resolver
+# for the simulated world needs them too. The blocklist zones are empty: nothing simulated is listed.
+AMAZONSES_SPF = ("v=spf1 ip4:199.255.192.0/22 ip4:199.127.232.0/22 ip4:54.240.0.0/18 ip4:69.169.224.0/20 "
+                 "ip4:23.249.208.0/20 ip4:23.251.224.0/19 ip4:76.223.176.0/20 ip4:54.240.64.0/19 "
+                 "ip4:54.240.96.0/19 ip4:76.223.128.0/19 ip4:216.221.160.0/19 ip4:206.55.144.0/20 -all")
+BLOCKLIST_ZONES = ("zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org", "dbl.spamhaus.org",
+                   "multi.surbl.org")
+
+
+def support_zones(serial: int = 2026030201, dkim_tokens: Iterable[str] | None = None) -> dict[str, str]:
+    """Zones outside the simulated domains that the checks resolve: ``amazonses.com`` (the SPF record that
+    ``include:amazonses.com`` pulls in, the Easy DKIM key names) and one empty zone per DNS blocklist (every
+    look-up answers NXDOMAIN: not listed)."""
+    tokens = list(DKIM_TOKENS if dkim_tokens is None else dkim_tokens)
+    lines = [*_zone_header("amazonses.com", serial), f'@\tIN\tTXT\t"{AMAZONSES_SPF}"',
+             *(f'{t}.dkim\tIN\tTXT\t"p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA{t}"' for t in tokens),
+             f"feedback-smtp.{REGION}\tIN\tA\t54.240.8.1"]
+    zones = {"amazonses.com": "\n".join(lines) + "\n"}
+    for zone in BLOCKLIST_ZONES:
+        zones[zone] = "\n".join(_zone_header(zone, serial)) + "\n"
     return zones
 
 
@@ -1129,13 +1155,16 @@ def simulate(scenario: str, *, recipients: int = 2000, seed: int = 7, campaign: 
     return _Simulation(spec, recipients, seed, name, now, campaign_tag).run()
 
 
-def write_scenario(sim: SimulatedCampaign, folder: Path) -> None:
-    """Write ``events.jsonl``, ``aws_state.json``, ``zones/<zone>.zone`` and ``scenario.json`` into ``folder``."""
+def write_scenario(sim: SimulatedCampaign, folder: Path, *, gzip_events: bool = False) -> dict[str, Path]:
+    """Write ``events.jsonl`` (``events.jsonl.gz`` with ``gzip_events``), ``aws_state.json``, ``zones/<zone>.zone``
+    and ``scenario.json`` into ``folder``. Returns what it wrote: ``events``, ``aws_state``, ``zones`` (the
+    folder), ``scenario``."""
     folder = Path(folder)
     (folder / "zones").mkdir(parents=True, exist_ok=True)
-    with open(folder / "events.jsonl", "wb") as fh:
-        for rec in sim.events:
-            fh.write(orjson.dumps(rec) + b"\n")
+    events_path = folder / ("events.jsonl.gz" if gzip_events else "events.jsonl")
+    opener = gzip.open(events_path, "wb", compresslevel=6) if gzip_events else open(events_path, "wb")  # noqa: SIM115
+    with opener as fh:
+        fh.write(b"".join(orjson.dumps(rec) + b"\n" for rec in sim.events))
     (folder / "aws_state.json").write_bytes(orjson.dumps(sim.aws.to_json(), option=orjson.OPT_INDENT_2))
     for zone, text in sim.dns_zones.items():
         (folder / "zones" / f"{zone}.zone").write_text(text)
@@ -1155,6 +1184,8 @@ def write_scenario(sim: SimulatedCampaign, folder: Path) -> None:
         "description": sim.description,
     }
     (folder / "scenario.json").write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2))
+    return {"events": events_path, "aws_state": folder / "aws_state.json", "zones": folder / "zones",
+            "scenario": folder / "scenario.json"}
 
 
 # --------------------------------------------------------------------------------------------------------------
