@@ -129,7 +129,12 @@ class Progress:
 def iter_sources(paths: Iterable[str], s3_client_factory: Callable[[], Any] | None = None) -> Iterator[Source]:
     for raw in paths:
         if raw.startswith("s3://"):
-            yield from _s3_sources(raw, s3_client_factory)
+            try:
+                found = list(_s3_sources(raw, s3_client_factory))
+            except Exception as exc:  # no such bucket, no credentials, endpoint down: name it, go on with the rest
+                yield MissingSource(raw, f"cannot list ({_error_text(exc)})")
+                continue
+            yield from found
             continue
         path = Path(raw)
         if path.is_dir():
@@ -161,11 +166,20 @@ class FileSource(Source):
 
 
 class MissingSource(Source):
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, reason: str = "no such file or folder") -> None:
         self.name = name
+        self.reason = reason
 
     def open(self) -> IO[bytes]:
-        raise FileNotFoundError(f"{self.name}: no such file or folder")
+        raise FileNotFoundError(self.reason)  # reported with the source's name
+
+
+def _error_text(exc: Exception) -> str:
+    """'NoSuchBucket: The specified bucket does not exist' for botocore's ClientError, else type and message."""
+    error = getattr(exc, "response", {}).get("Error", {}) if isinstance(getattr(exc, "response", None), dict) else {}
+    if error.get("Code"):
+        return f"{error['Code']}: {error.get('Message', '')}".rstrip(": ")
+    return f"{type(exc).__name__}: {exc}"
 
 
 class S3Source(Source):
