@@ -82,6 +82,7 @@ def _age(seconds: float | None) -> str:
 
 @command("message")
 def message(args: argparse.Namespace, settings: Settings) -> int:
+    _now_ms(args)  # a malformed --now is a usage error here too, even though a message has no age
     record = open_store(settings).message(args.message_id.strip())
     if record is None:
         raise NotFound(f"no message {args.message_id!r} within retention")
@@ -100,6 +101,7 @@ def message(args: argparse.Namespace, settings: Settings) -> int:
 def recipient(args: argparse.Namespace, settings: Settings) -> int:
     if "@" not in args.email:
         raise UsageError(f"{args.email!r} is not an email address")
+    _now_ms(args)
     records = open_store(settings).recipient(args.email)
     if not records:
         raise NotFound(f"no messages to {args.email.strip().lower()} within retention")
