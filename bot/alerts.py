@@ -192,6 +192,25 @@ def campaign_figures(summary: CampaignSummary, now_ms: int, delivery_window_s: i
 # ------------------------------------------------------------------------------------------------ lifecycle
 
 
+def snooze(store: Store, campaign: str, user: str, seconds: int = SNOOZE_S) -> None:
+    """No post, update or escalation for `campaign` for `seconds` (a resolution is still posted)."""
+    store.client.set(store.keys.alert_snooze(campaign), user, ex=seconds)
+
+
+def mute(store: Store, campaign: str, user: str) -> None:
+    """No post, update or escalation for `campaign` until unmuted."""
+    store.client.hset(store.keys.alert_muted(), campaign, user)
+
+
+def unmute(store: Store, campaign: str) -> bool:
+    """Lift a mute and a snooze; False when there was neither."""
+    pipe = store.client.pipeline(transaction=False)
+    pipe.hdel(store.keys.alert_muted(), campaign)
+    pipe.delete(store.keys.alert_snooze(campaign))
+    return bool(sum(pipe.execute()))
+
+
+
 @dataclass
 class Incident:
     campaign: str
@@ -271,16 +290,13 @@ class AlertLifecycle:
         return {c for c, s in zip(campaigns, snoozed, strict=True) if s or c in muted_names}
 
     def snooze(self, campaign: str, user: str, seconds: int = SNOOZE_S) -> None:
-        self.store.client.set(self.keys.alert_snooze(campaign), user, ex=seconds)
+        snooze(self.store, campaign, user, seconds)
 
     def mute(self, campaign: str, user: str) -> None:
-        self.store.client.hset(self.keys.alert_muted(), campaign, user)
+        mute(self.store, campaign, user)
 
     def unmute(self, campaign: str) -> bool:
-        pipe = self.store.client.pipeline(transaction=False)
-        pipe.hdel(self.keys.alert_muted(), campaign)
-        pipe.delete(self.keys.alert_snooze(campaign))
-        return bool(sum(pipe.execute()))
+        return unmute(self.store, campaign)
 
     def _claim(self, campaign: str) -> bool:
         return bool(self.store.client.set(self.keys.alert_claim(campaign), "1", nx=True, px=CLAIM_MS))

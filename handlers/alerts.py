@@ -1,0 +1,116 @@
+"""The buttons of a channel alert: "Investigate" (the `why` answer in the alert's thread), "Snooze 1h",
+"Mute campaign", and "Unmute" on the mute note.
+
+Each listener acks at once; the button's value is the campaign. Snooze and mute are kept in Redis through
+bot.alerts, so every replica's scheduler sees them at its next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bot import alerts
+from bot.cli import UsageError
+from handlers import alert_blocks
+from handlers.alert_blocks import AlertAction
+
+log = logging.getLogger(__name__)
+
+MAX_VALUE = 2000
+INVALID = "That button is not valid any more. Ask with /ses why <campaign>."
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(channel, the alert's thread ts, channel name) of the message whose button was pressed."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    message = body.get("message") or {}
+    ts = message.get("thread_ts") or message.get("ts") or (body.get("container") or {}).get("message_ts")
+    if not channel or not ts:
+        raise UsageError(INVALID)
+    return str(channel), str(ts), (body.get("channel") or {}).get("name")
+
+
+def _campaign(action: dict[str, Any]) -> str:
+    value = action.get("value")
+    if not isinstance(value, str) or len(value) > MAX_VALUE:
+        raise UsageError(INVALID)
+    return value  # "" is the untagged campaign
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id") or "someone")
+
+
+def investigate(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any,
+                deps: Any) -> None:
+    ack()
+    channel, thread_ts, name = _where(body)
+    deps.access.require_channel(channel, name)
+    investigate_in_thread(client, deps, channel, _campaign(action), thread_ts)
+
+
+def investigate_in_thread(client: Any, deps: Any, channel: str, campaign: str, thread_ts: str) -> None:
+    """The `/ses why` flow of handlers.why (progress edited as steps finish, verdict, charts), in the thread."""
+    from bot.investigate import CampaignNotFound
+    from bot.slack_cache import save_report
+    from handlers import why
+    from handlers.campaign_lookup import UnknownCampaign, require_campaign
+    from handlers.errors import reference, unexpected_text
+    from handlers.render import context, verdict_blocks, verdict_text
+    from handlers.text import escape
+
+    campaign = require_campaign(deps.store, campaign)
+    step_names = why.steps()
+    progress = why.post_progress(client, channel, campaign, step_names, thread_ts=thread_ts)
+    try:
+        inv = deps.investigator().investigate(campaign, deps.clock_ms(), on_step=progress.on_step)
+    except CampaignNotFound as exc:
+        progress.finish(f"Unknown campaign {escape(campaign)}", [context(f"Unknown campaign `{escape(campaign)}`.")])
+        raise UnknownCampaign(exc.campaign, list(exc.close_matches)) from None
+    except Exception as exc:
+        progress.finish("The investigation failed", [context(unexpected_text(reference(exc)))])
+        raise
+    report = inv.to_json()
+    blocks = verdict_blocks(report, steps=step_names, delivery_window_s=deps.settings.delivery_window_s,
+                            first_send_ms=inv.summary.first_send_ms, last_send_ms=inv.summary.last_send_ms)
+    progress.finish(verdict_text(report), blocks)
+    save_report(deps.store, progress.channel, progress.ts, report)
+    why.upload_charts(client, deps, inv, report, progress.channel, progress.ts)
+
+
+def snooze(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
+    ack()
+    channel, thread_ts, name = _where(body)
+    deps.access.require_channel(channel, name)
+    campaign, user = _campaign(action), _user(body)
+    alerts.snooze(deps.store, campaign, user, alerts.SNOOZE_S)
+    client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                            text=alert_blocks.snoozed_note(campaign, user, alerts.SNOOZE_S / 3600))
+
+
+def mute(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
+    ack()
+    channel, thread_ts, name = _where(body)
+    deps.access.require_channel(channel, name)
+    campaign, user = _campaign(action), _user(body)
+    alerts.mute(deps.store, campaign, user)
+    text, blocks = alert_blocks.muted_note(campaign, user)
+    client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+
+
+def unmute(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
+    ack()
+    channel, thread_ts, name = _where(body)
+    deps.access.require_channel(channel, name)
+    campaign, user = _campaign(action), _user(body)
+    alerts.unmute(deps.store, campaign)
+    client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=alert_blocks.unmuted_note(campaign, user))
+
+
+def register(app: Any) -> None:
+    app.action(AlertAction.INVESTIGATE)(investigate)
+    app.action(AlertAction.SNOOZE)(snooze)
+    app.action(AlertAction.MUTE)(mute)
+    app.action(AlertAction.UNMUTE)(unmute)
