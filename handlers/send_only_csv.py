@@ -1,0 +1,74 @@
+"""The "Send-only recipients (CSV)" button: a CSV of the campaign's Send-only recipients in the answer's thread.
+
+Addresses are masked (`j***@example.net`) unless the user who clicked is in SESBOT_PII_USERS.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bot.cli import UsageError
+from bot.reports import iso
+from bot.slack_deps import SlackDeps
+from bot.store import MessageRecord, RecipientRecord
+from handlers.campaign_lookup import require_campaign
+from handlers.command import MAX_TEXT
+from handlers.ids import Action
+from handlers.text import escape, mask_email
+
+MAX_ROWS = 100_000
+COLUMNS = ("recipient", "domain", "message_id", "configuration_set", "send_time")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def send_only_csv(rows: Iterable[tuple[MessageRecord, RecipientRecord]], show_addresses: bool,
+                  limit: int = MAX_ROWS) -> tuple[bytes, int]:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    n = 0
+    for message, recipient in rows:
+        if n >= limit:
+            break
+        address = recipient.recipient if show_addresses else mask_email(recipient.recipient)
+        writer.writerow([cell(address), cell(recipient.recipient.rpartition("@")[2]), cell(message.message_id),
+                         cell(message.configuration_set), cell(iso(message.send_ms))])
+        n += 1
+    return out.getvalue().encode(), n
+
+
+def export_send_only(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any,
+                     respond: Callable[..., Any], deps: SlackDeps) -> None:
+    ack()
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    deps.access.require_channel(channel, (body.get("channel") or {}).get("name"))
+    value = action.get("value")
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT or not channel:
+        raise UsageError("That button is not valid any more. Ask again with /ses why <campaign>.")
+    campaign = require_campaign(deps.store, value.strip())
+    message = body.get("message") or {}
+    thread_ts = message.get("thread_ts") or message.get("ts") or (body.get("container") or {}).get("message_ts")
+    sees = deps.access.sees_addresses((body.get("user") or {}).get("id"), client)
+    data, n = send_only_csv(deps.store.recipients_in_state(campaign, ("send_only",), limit=MAX_ROWS + 1), sees)
+    if n == 0:
+        respond(response_type="ephemeral", replace_original=False,
+                text=f"{escape(campaign)} has no Send-only recipients now.")
+        return
+    masked = "" if sees else " (addresses masked)"
+    client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=data,
+                           filename=f"send-only-{campaign[:80]}.csv", title=f"Send-only recipients{masked}",
+                           initial_comment=f"{n:,} Send-only recipient(s) of {escape(campaign)}{masked}"
+                                           f"{' – first ' + format(MAX_ROWS, ',') if n >= MAX_ROWS else ''}.")
+
+
+def register(app: Any) -> None:
+    app.action(Action.SEND_ONLY_CSV)(export_send_only)

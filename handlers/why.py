@@ -1,0 +1,163 @@
+"""`/ses why <campaign>` (also `/ses why campaign <name>`) and the "Re-run" button.
+
+Ack at once; post "Investigating <campaign>…" and edit it as each step finishes; then the verdict in Block Kit
+and the charts in the message's thread. Bolt runs the listener in its thread pool after `ack()` has answered Slack,
+so the investigation never holds up the 3-second acknowledgement.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.cli import UsageError
+from bot.slack_cache import save_report
+from bot.slack_deps import SlackDeps
+from checks.send_only import SES_MAX_RETRY_S
+from handlers.campaign_lookup import UnknownCampaign, require_campaign
+from handlers.command import MAX_TEXT, parse, subcommand_is
+from handlers.errors import reference, unexpected_text
+from handlers.ids import COMMAND, Action, Subcommand
+from handlers.render import as_dicts, context, progress_blocks, progress_text, verdict_blocks, verdict_text
+from handlers.text import escape
+
+log = logging.getLogger(__name__)
+
+CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+def steps() -> tuple[str, ...]:
+    from bot.investigate import STEPS
+
+    return tuple(STEPS)
+
+
+def campaign_argument(command: Mapping[str, Any]) -> str:
+    text = command.get("text") or ""
+    parsed = parse(text)
+    if len(text) > MAX_TEXT or not parsed.args:
+        raise UsageError(f"Usage: {COMMAND} why <campaign>, e.g. {COMMAND} why spring-sendout-042")
+    return parsed.rest
+
+
+class Progress:
+    """The "Investigating…" message, edited as steps finish (from any thread) and finally replaced by the verdict."""
+
+    def __init__(self, client: Any, channel: str, ts: str, campaign: str, step_names: tuple[str, ...]) -> None:
+        self.client, self.channel, self.ts, self.campaign = client, channel, ts, campaign
+        self.step_names = step_names
+        self.done: dict[str, dict[str, Any]] = {}
+        self.finished = False
+        self._lock = threading.Lock()  # edits go out one at a time, each with every step finished so far
+
+    def on_step(self, name: str, result: Any) -> None:
+        with self._lock:
+            if self.finished:
+                return
+            self.done[name] = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+            blocks = progress_blocks(self.campaign, self.step_names, self.done)
+            self._update(progress_text(self.campaign), blocks)
+
+    def finish(self, text: str, blocks: list[Any]) -> None:
+        with self._lock:
+            self.finished = True
+            self._update(text, blocks, required=True)
+
+    def _update(self, text: str, blocks: list[Any], required: bool = False) -> None:
+        try:
+            self.client.chat_update(channel=self.channel, ts=self.ts, text=text, blocks=as_dicts(blocks))
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            if required:
+                raise
+            log.warning("could not edit the progress of %s: %s", self.campaign, exc)
+
+
+def post_progress(client: Any, channel: str, campaign: str, step_names: tuple[str, ...],
+                  thread_ts: str | None = None) -> Progress:
+    try:
+        posted = client.chat_postMessage(channel=channel, text=progress_text(campaign), thread_ts=thread_ts,
+                                         blocks=as_dicts(progress_blocks(campaign, step_names, {})))
+    except SlackApiError as exc:
+        if exc.response.get("error") in CANNOT_POST:
+            raise UsageError("I can't post in this channel. Invite me with /invite @sesbot, or ask in a public "
+                             "channel.") from None
+        raise
+    return Progress(client, posted["channel"], posted["ts"], campaign, step_names)
+
+
+def run_why(client: Any, deps: SlackDeps, channel: str, campaign: str, *, thread_ts: str | None = None) -> None:
+    """The whole answer: progress message (in `thread_ts`'s thread when given), investigation, verdict, cached
+    report, charts in the answer's thread. Also used by the alert's "Investigate" button."""
+    from bot.investigate import CampaignNotFound
+
+    campaign = require_campaign(deps.store, campaign)
+    step_names = steps()
+    progress = post_progress(client, channel, campaign, step_names, thread_ts=thread_ts)
+    try:
+        inv = deps.investigator().investigate(campaign, deps.clock_ms(), on_step=progress.on_step)
+    except CampaignNotFound as exc:
+        progress.finish(f"Unknown campaign {escape(campaign)}", [context(f"Unknown campaign `{escape(campaign)}`.")])
+        raise UnknownCampaign(exc.campaign, list(exc.close_matches)) from None
+    except Exception as exc:
+        progress.finish("The investigation failed", [context(unexpected_text(reference(exc)))])
+        raise
+    report = inv.to_json()
+    summary = inv.summary
+    blocks = verdict_blocks(report, steps=step_names, delivery_window_s=deps.settings.delivery_window_s,
+                            first_send_ms=summary.first_send_ms, last_send_ms=summary.last_send_ms)
+    progress.finish(verdict_text(report), blocks)
+    save_report(deps.store, progress.channel, progress.ts, report)
+    upload_charts(client, deps, inv, report, progress.channel, progress.ts)
+
+
+def retry_deadline_of(report: Mapping[str, Any]) -> int:
+    account = (report.get("steps") or {}).get("account") or {}
+    deadline = (account.get("data") or {}).get("retry_deadline_s")
+    return int(deadline) if isinstance(deadline, int | float) and deadline > 0 else SES_MAX_RETRY_S
+
+
+def upload_charts(client: Any, deps: SlackDeps, inv: Any, report: Mapping[str, Any], channel: str,
+                  thread_ts: str) -> None:
+    """Charts are a bonus: a failure is logged with a reference and said in the thread, the verdict stands."""
+    try:
+        charts = deps.render_charts(inv, deps.settings.delivery_window_s, retry_deadline_of(report))
+        if not charts:
+            return
+        uploads = [{"content": data, "filename": name, "title": name.rsplit(".", 1)[0].replace("_", " ")}
+                   for name, data in charts.items()]
+        client.files_upload_v2(channel=channel, thread_ts=thread_ts, file_uploads=uploads,
+                               initial_comment=f"Charts for {escape(report.get('campaign', ''))}")
+    except Exception as exc:
+        ref = reference(exc)
+        log.error("could not draw or upload the charts (ref %s)", ref, exc_info=exc)
+        try:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                    text=f"The charts could not be drawn or uploaded (reference `{ref}`).")
+        except (SlackApiError, SlackClientError, OSError):
+            log.warning("could not say that the charts failed (ref %s)", ref)
+
+
+def why(ack: Callable[..., Any], command: dict[str, Any], client: Any, deps: SlackDeps) -> None:
+    ack()
+    deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
+    run_why(client, deps, command["channel_id"], campaign_argument(command))
+
+
+def rerun(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any,
+          deps: SlackDeps) -> None:
+    ack()
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    deps.access.require_channel(channel, (body.get("channel") or {}).get("name"))
+    value = action.get("value")
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT or not channel:
+        raise UsageError("That button is not valid any more. Ask again with /ses why <campaign>.")
+    run_why(client, deps, channel, value.strip())
+
+
+def register(app: Any) -> None:
+    app.command(COMMAND, matchers=[subcommand_is(Subcommand.WHY)])(why)
+    app.action(Action.RERUN)(rerun)
