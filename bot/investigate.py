@@ -334,6 +334,81 @@ class Investigator:
         started = time.perf_counter()
         return _guarded(name, getattr(run, name)), summary, time.perf_counter() - started
 
+    # ---- single steps without a campaign (the `sesbot suppression EMAIL`, `routing`, `auth`, `account` commands) --
+
+    def active_config_sets(self, since_ms: int) -> tuple[list[str], dict[str, dict[str, int]]]:
+        """Configuration sets of the campaigns with a Send since `since_ms`, and the event types received on each."""
+        types: dict[str, dict[str, int]] = {}
+        for campaign in self.store.active_campaigns(since_ms):
+            summary = self.store.campaign_summary(campaign)
+            if summary is None:
+                continue
+            for name in summary.config_sets:
+                types.setdefault(name, {})
+            for name, counts in summary.types_by_config_set.items():
+                merged = types.setdefault(name, {})
+                for event_type, n in counts.items():
+                    merged[event_type] = merged.get(event_type, 0) + n
+        names = sorted(n for n in types if n and n != "(none)")
+        return names, types
+
+    def _adhoc(self, now_ms: int, *, config_sets: list[str] | None = None, from_domain: str | None = None,
+               types: dict[str, dict[str, int]] | None = None) -> _Run:
+        config_sets = config_sets or []
+        summary = CampaignSummary("")
+        summary.config_sets = dict.fromkeys(config_sets, 0)
+        summary.types_by_config_set = {k: v for k, v in (types or {}).items() if k in config_sets}
+        if from_domain:
+            summary.from_domains = {from_domain: now_ms}
+        return _Run(self, "", summary, CampaignSample(), now_ms)
+
+    def suppression_for_address(self, address: str, now_ms: int) -> tuple[StepResult, float]:
+        started = time.perf_counter()
+        address = address.strip().lower()
+        run = self._adhoc(now_ms)
+        listed: dict[str, ListedEntry] | None = None
+        problem, is_error = None, False
+        try:
+            entry = run._ses().suppressed_destination(address)
+            listed = {address: ListedEntry(entry["reason"], _ms(entry["last_update"]))} if entry else {}
+        except AwsError as exc:
+            problem, is_error = _aws_problem(exc)
+        member = CohortMember(address, now_ms + 1, None)
+        checked, history = run._history([member])
+        result = check_suppression(SuppressionInputs(
+            cohort_count=1, sample=[member], listed=listed, list_problem=problem, list_problem_is_error=is_error,
+            list_source="GetSuppressedDestination", history_checked=checked, history=history))
+        if listed is not None:
+            hit = listed.get(address)
+            summary = (f"{address} is on the account suppression list ({hit.reason}, since "
+                       f"{iso(hit.last_update_ms)}): SES does not send to it."
+                       if hit else f"{address} is not on the account suppression list.")
+            if history:
+                summary += f" sesbot saw {len(history)} earlier hard bounce(s)/complaint(s) for it."
+            result = StepResult(result.step, result.status, summary, result.findings, result.data)
+        return result, time.perf_counter() - started
+
+    def routing_for(self, config_set: str | None, now_ms: int, since_ms: int) -> tuple[StepResult, float, list[str]]:
+        started = time.perf_counter()
+        names, types = self.active_config_sets(since_ms)
+        if config_set:
+            names = [config_set]
+        if not names:
+            return StepResult.skipped("routing", "no configuration set to check"), 0.0, []
+        run = self._adhoc(now_ms, config_sets=names, types=types)
+        return _guarded("routing", run.routing), time.perf_counter() - started, names
+
+    def authentication_for(self, domain: str) -> tuple[StepResult, float]:
+        started = time.perf_counter()
+        run = self._adhoc(int(self.clock() * 1000), from_domain=domain)
+        return _guarded("authentication", run.authentication), time.perf_counter() - started
+
+    def account_for(self, now_ms: int, since_ms: int) -> tuple[StepResult, float, list[str]]:
+        started = time.perf_counter()
+        names, _ = self.active_config_sets(since_ms)
+        run = self._adhoc(now_ms, config_sets=names)
+        return _guarded("account", run.account), time.perf_counter() - started, names
+
     # ---- internals -----------------------------------------------------------------------------------------------
 
     def _run_steps(self, run: _Run, steps: tuple[str, ...], timings: dict[str, float],

@@ -14,6 +14,7 @@ import boto3
 
 from bot.aws_emulator import LocalAws
 from bot.simulate import DKIM_TOKENS, AwsState
+from checks.reputation import SES_SENDING_RANGES
 
 CLOUDWATCH_BATCH = 500
 
@@ -110,11 +111,25 @@ def load_aws_state(state: AwsState, local_aws: LocalAws, session: boto3.Session 
     return loaded
 
 
+# The SPF record that `include:amazonses.com` reaches (its real content), so SPF checks of the simulated domains
+# can be completed by a local server that holds only these zones.
+AMAZONSES_ZONE = "\n".join((
+    "$ORIGIN amazonses.com.",
+    "$TTL 300",
+    "@\tIN\tSOA\tns1.amazonses.com. hostmaster.amazonses.com. ( 2026030201 3600 600 1209600 300 )",
+    "@\tIN\tNS\tns1.amazonses.com.",
+    "ns1\tIN\tA\t127.0.0.1",
+    '@\tIN\tTXT\t"v=spf1 ' + " ".join(f"ip4:{net}" for net in SES_SENDING_RANGES) + ' -all"',
+)) + "\n"
+
+
 def zones_with_tokens(zones: dict[str, str], tokens: list[str]) -> dict[str, str]:
-    """The simulated zones with the simulator's Easy DKIM tokens replaced by `tokens` (the emulator's)."""
+    """The simulated zones with the simulator's Easy DKIM tokens replaced by `tokens` (the emulator's), plus an
+    `amazonses.com` zone holding the SPF record the From domain includes."""
     out = {}
     for zone, text in zones.items():
         for old, new in zip(DKIM_TOKENS, tokens, strict=False):
             text = text.replace(old, new)
         out[zone] = text
+    out.setdefault("amazonses.com", AMAZONSES_ZONE)
     return out
