@@ -28,6 +28,10 @@ REDIS_ARGS = ("--save", "", "--appendonly", "no", "--hash-max-listpack-entries",
 READY_TIMEOUT_S = 10.0
 
 
+class DemoSetupError(RuntimeError):
+    """A local server the demo needs could not start; the message says why in one line."""
+
+
 @dataclass
 class DemoRedis:
     kind: str  # "redis-server" or "fakeredis"
@@ -82,7 +86,7 @@ def start_redis_server(binary: str) -> DemoRedis:
         last_error = (process.stderr.read().decode(errors="replace") if process.stderr else "").strip()[-200:]
         client.close()
     tmp.cleanup()
-    raise RuntimeError(f"redis-server did not start: {last_error or 'no output'}")
+    raise DemoSetupError(f"redis-server did not start: {last_error or 'no output'}")
 
 
 def fakeredis_client() -> redis.Redis:
@@ -90,14 +94,14 @@ def fakeredis_client() -> redis.Redis:
     try:
         import fakeredis
     except ImportError:
-        raise RuntimeError("redis-server is not on PATH and fakeredis is not installed: "
+        raise DemoSetupError("redis-server is not on PATH and fakeredis is not installed: "
                            "pip install -e '.[demo]' (or install redis-server)") from None
     server = fakeredis.FakeServer()
     client = fakeredis.FakeRedis(server=server)
     try:
         client.eval("return 1", 0)  # creates the server's Lua runtime
     except redis.ResponseError as exc:
-        raise RuntimeError(f"fakeredis cannot run Lua ({exc}): pip install 'fakeredis[lua]'") from None
+        raise DemoSetupError(f"fakeredis cannot run Lua ({exc}): pip install 'fakeredis[lua]'") from None
     runtime: Any = server._lua_runtime  # type: ignore[attr-defined]
     _install_lua_libraries(runtime)
     server._lua_expected_globals |= {b"cmsgpack", b"bit"}  # type: ignore[attr-defined]
