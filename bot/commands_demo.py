@@ -88,6 +88,8 @@ def _demo_parser(sub: Any, report: Any) -> None:
     p.add_argument("--scenario", default=DEFAULT_SCENARIO, metavar="NAME",
                    help=f"scenario (default {DEFAULT_SCENARIO}; see `sesbot simulate --list`)")
     p.add_argument("--recipients", type=int, default=2000, metavar="N", help="recipients (default 2000)")
+    p.add_argument("--dns", choices=("auto", "builtin"), default="auto",
+                   help="auto: NSD when installed, else the in-process server; builtin: always the in-process one")
 
 
 @command("demo")
@@ -99,7 +101,7 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.recipients <= 200_000:
         raise UsageError(f"--recipients must be between 1 and 200,000, not {args.recipients}")
     try:
-        run_demo(args.out, scenario, recipients=args.recipients)
+        run_demo(args.out, scenario, recipients=args.recipients, prefer_nsd=args.dns == "auto")
     except OSError as exc:
         raise UsageError(f"demo: {exc.strerror or exc}") from None
     except DemoSetupError as exc:  # a local server that could not start, said in one line

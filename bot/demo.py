@@ -134,7 +134,8 @@ def run_demo(out: Path = DEFAULT_OUT, scenario: str = DEFAULT_SCENARIO, *, recip
                  **support_zones(dkim_tokens=loaded.dkim_tokens)}
         dns = start_local_dns(zones, prefer_nsd=prefer_nsd)
         stack.callback(dns.stop)
-        server_name = "NSD" if dns.kind == "nsd" else "in-process dnspython server (NSD not installed)"
+        why_builtin = "NSD not installed" if prefer_nsd else "as asked"
+        server_name = "NSD" if dns.kind == "nsd" else f"in-process dnspython server ({why_builtin})"
         say(f"DNS: {server_name} on {dns.nameserver} serving {len(zones)} zones")
 
         settings = Settings(redis_url=redis_.url or Settings.redis_url, key_prefix=DEMO_KEY_PREFIX,
