@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli import NotFound, UsageError, command, extend_parser, print_json
-from bot.investigate import CampaignNotFound, Investigation, Investigator, build_investigator
 from bot.reports import iso, parse_now, to_ms
 from bot.settings import Settings
-from checks.findings import StepResult
+
+if TYPE_CHECKING:  # the engine (boto3, dnspython) is imported when a command runs, so `sesbot --help` stays quick
+    from bot.investigate import Investigation, Investigator
+    from checks.findings import StepResult
 
 
 def _now_ms(args: argparse.Namespace) -> int:
@@ -33,6 +35,7 @@ def _campaign_arg(words: list[str]) -> str:
 
 def _investigator(settings: Settings) -> Investigator:
     from bot.commands import open_store
+    from bot.investigate import build_investigator
 
     return build_investigator(settings, open_store(settings))
 
@@ -85,6 +88,8 @@ def why(args: argparse.Namespace, settings: Settings) -> int:
     campaign = _campaign_arg(args.campaign)
     now_ms = _now_ms(args)
     render = _chart_renderer() if args.charts_dir is not None else None
+    from bot.investigate import CampaignNotFound
+
     try:
         investigation = _investigator(settings).investigate(campaign, now_ms)
     except CampaignNotFound as exc:
@@ -171,6 +176,8 @@ def _print_step_result(args: argparse.Namespace, name: str, result: StepResult, 
 
 
 def _campaign_step(args: argparse.Namespace, settings: Settings, name: str, campaign: str) -> int:
+    from bot.investigate import CampaignNotFound
+
     now_ms = _now_ms(args)
     try:
         result, _summary, seconds = _investigator(settings).run_step(name, campaign, now_ms)
