@@ -7,6 +7,7 @@ the rest of their batch goes through; a stop (SIGTERM) in the middle of a batch 
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ import boto3
 import pytest
 import redis
 
+from bot.archive import Archive
 from bot.aws_emulator import LocalAws
 from bot.commands import open_store
 from bot.events import SES_TOPIC_VALIDATION
@@ -106,18 +108,20 @@ def worker_for(sqs: Any, url: str, store: Store, **kw: Any) -> SqsWorker:
 # --------------------------------------------------------------------------- envelopes
 
 
-def test_raw_sns_wrapped_and_eventbridge_bodies_are_ingested_then_deleted(sqs: Any, store: Store) -> None:
+def test_raw_sns_wrapped_and_eventbridge_bodies_are_ingested_then_deleted(sqs: Any, store: Store,
+                                                                          tmp_path: Path) -> None:
     url = make_queue(sqs, "ses-events")
     mid = f.message_id(1)
     people = ["a@gmail.test", "b@outlook.test", "c@yahoo.test"]
-    send_bodies(sqs, url, [
+    bodies = [
         json.dumps(f.send(mid, people)),  # raw delivery
         json.dumps(f.sns_envelope(f.delivery(mid, people[:1]))),  # SNS envelope, raw delivery off
         json.dumps(eventbridge(f.bounce(mid, people[1:2]), "Email Bounced")),  # EventBridge rule -> SQS
         json.dumps(f.sns_envelope(SES_TOPIC_VALIDATION)),  # SES's first message on a new destination
         "This is a test message.",  # someone else's message on the topic, raw delivery
-    ])
-    worker = worker_for(sqs, url, store)
+    ]
+    send_bodies(sqs, url, bodies)
+    worker = worker_for(sqs, url, store, archive=Archive(tmp_path / "archive"))
     assert worker.poll_once() == 5
     assert states(store, mid) == {"a@gmail.test": "delivered", "b@outlook.test": "bounced",
                                   "c@yahoo.test": "send_only"}
@@ -128,6 +132,8 @@ def test_raw_sns_wrapped_and_eventbridge_bodies_are_ingested_then_deleted(sqs: A
     assert (summary.read, summary.ingested, summary.ignored, summary.rejected) == (5, 5, 2, 0)
     counters = store.counters()
     assert (counters["sqs:read"], counters["sqs:ingested"], counters["sqs:ignored"]) == (5, 5, 2)
+    archived = b"".join(gzip.decompress(p.read_bytes()) for p in sorted((tmp_path / "archive").rglob("*.gz")))
+    assert sorted(archived.decode().splitlines()) == sorted(bodies[:3]), "the bodies that held events, one a line"
 
 
 def test_redelivered_messages_merge_idempotently(sqs: Any, store: Store) -> None:
