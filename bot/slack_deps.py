@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from handlers.access import Access
 if TYPE_CHECKING:
     from bot.investigate import Investigation, Investigator
 
+WORKERS = 8  # concurrent answers (investigations, look-ups, uploads) after ack()
 ChartRenderer = Callable[["Investigation", int, int], dict[str, bytes]]
 
 
@@ -30,6 +32,8 @@ class SlackDeps:
     clock_ms: Callable[[], int] = wall_clock_ms
     investigator_factory: Callable[[], Investigator] | None = None  # default: bot.investigate.build_investigator
     chart_renderer: ChartRenderer | None = None  # default: bot.charts.render_charts
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="sesbot-slack"))
     _investigator: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

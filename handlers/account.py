@@ -9,13 +9,19 @@ from typing import Any
 from bot.aws import AwsError, AwsUnavailable
 from bot.slack_deps import SlackDeps
 from checks.account import AccountInputs, check_account
+from handlers.background import after_ack
 from handlers.command import subcommand_is
 from handlers.ids import COMMAND, Subcommand
 from handlers.single_step import answer_step, latest_campaign, run_campaign_step
 
 
-def account(ack: Callable[..., Any], command: dict[str, Any], respond: Callable[..., Any], deps: SlackDeps) -> None:
+def account(ack: Callable[..., Any], body: dict[str, Any], command: dict[str, Any], respond: Callable[..., Any],
+            deps: SlackDeps) -> None:
     ack()
+    after_ack(deps, body, respond, lambda: answer(command, respond, deps))
+
+
+def answer(command: dict[str, Any], respond: Callable[..., Any], deps: SlackDeps) -> None:
     deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
     campaign = latest_campaign(deps)
     if campaign is not None:

@@ -12,6 +12,7 @@ from bot.cli import UsageError
 from bot.slack_deps import SlackDeps
 from checks.authentication import check_authentication
 from checks.findings import StepResult
+from handlers.background import after_ack
 from handlers.command import one_argument, subcommand_is
 from handlers.ids import COMMAND, Subcommand
 from handlers.single_step import answer_step
@@ -39,8 +40,13 @@ def authentication_of(deps: SlackDeps, domain: str) -> StepResult:
     return result
 
 
-def auth(ack: Callable[..., Any], command: dict[str, Any], respond: Callable[..., Any], deps: SlackDeps) -> None:
+def auth(ack: Callable[..., Any], body: dict[str, Any], command: dict[str, Any], respond: Callable[..., Any],
+         deps: SlackDeps) -> None:
     ack()
+    after_ack(deps, body, respond, lambda: answer(command, respond, deps))
+
+
+def answer(command: dict[str, Any], respond: Callable[..., Any], deps: SlackDeps) -> None:
     deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
     domain = one_argument(command, "domain", "example.com").strip().lower().rstrip(".")
     domain = domain.removeprefix("http://").removeprefix("https://").split("/")[0]

@@ -12,6 +12,7 @@ from typing import Any
 from bot.cli import UsageError
 from bot.slack_cache import load_report
 from bot.slack_deps import SlackDeps
+from handlers.background import after_ack
 from handlers.command import MAX_TEXT
 from handlers.ids import Action
 from handlers.render import as_dicts, domain_lines, step_blocks
@@ -30,9 +31,14 @@ def parse_details_value(value: object, known_steps: tuple[str, ...]) -> tuple[st
 
 def step_details(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any,
                  respond: Callable[..., Any], deps: SlackDeps) -> None:
+    ack()
+    after_ack(deps, body, respond, lambda: answer(body, action, client, respond, deps))
+
+
+def answer(body: dict[str, Any], action: dict[str, Any], client: Any, respond: Callable[..., Any],
+           deps: SlackDeps) -> None:
     from bot.investigate import STEPS
 
-    ack()
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     deps.access.require_channel(channel, (body.get("channel") or {}).get("name"))
     step, campaign = parse_details_value(action.get("value"), tuple(STEPS))

@@ -11,13 +11,19 @@ from typing import Any
 
 from bot.cli import UsageError
 from bot.slack_deps import SlackDeps
+from handlers.background import after_ack
 from handlers.command import optional_argument, subcommand_is
 from handlers.ids import COMMAND, Subcommand
 from handlers.single_step import answer_step, latest_campaign, run_campaign_step
 
 
-def routing(ack: Callable[..., Any], command: dict[str, Any], respond: Callable[..., Any], deps: SlackDeps) -> None:
+def routing(ack: Callable[..., Any], body: dict[str, Any], command: dict[str, Any], respond: Callable[..., Any],
+            deps: SlackDeps) -> None:
     ack()
+    after_ack(deps, body, respond, lambda: answer(command, respond, deps))
+
+
+def answer(command: dict[str, Any], respond: Callable[..., Any], deps: SlackDeps) -> None:
     deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
     name = optional_argument(command, "configuration-set", "marketing")
     known = {c for c, _first, _last in deps.store.campaigns()}

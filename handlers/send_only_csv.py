@@ -14,6 +14,7 @@ from bot.cli import UsageError
 from bot.reports import iso
 from bot.slack_deps import SlackDeps
 from bot.store import MessageRecord, RecipientRecord
+from handlers.background import after_ack
 from handlers.campaign_lookup import require_campaign
 from handlers.command import MAX_TEXT
 from handlers.ids import Action
@@ -49,6 +50,11 @@ def send_only_csv(rows: Iterable[tuple[MessageRecord, RecipientRecord]], show_ad
 def export_send_only(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any,
                      respond: Callable[..., Any], deps: SlackDeps) -> None:
     ack()
+    after_ack(deps, body, respond, lambda: answer(body, action, client, respond, deps))
+
+
+def answer(body: dict[str, Any], action: dict[str, Any], client: Any, respond: Callable[..., Any],
+           deps: SlackDeps) -> None:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     deps.access.require_channel(channel, (body.get("channel") or {}).get("name"))
     value = action.get("value")

@@ -9,6 +9,7 @@ from typing import Any
 from bot.aws import AwsError
 from bot.cli import UsageError
 from bot.slack_deps import SlackDeps
+from handlers.background import after_ack
 from handlers.command import one_argument, subcommand_is
 from handlers.ids import COMMAND, Subcommand
 from handlers.render import section, shown, when
@@ -16,9 +17,13 @@ from handlers.single_step import answer_step, run_campaign_step
 from handlers.text import escape
 
 
-def suppression(ack: Callable[..., Any], command: dict[str, Any], respond: Callable[..., Any], client: Any,
-                deps: SlackDeps) -> None:
+def suppression(ack: Callable[..., Any], body: dict[str, Any], command: dict[str, Any],
+                respond: Callable[..., Any], client: Any, deps: SlackDeps) -> None:
     ack()
+    after_ack(deps, body, respond, lambda: answer(command, respond, client, deps))
+
+
+def answer(command: dict[str, Any], respond: Callable[..., Any], client: Any, deps: SlackDeps) -> None:
     deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
     subject = one_argument(command, "campaign|email", "spring-sendout-042")
     if "@" not in subject:

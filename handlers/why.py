@@ -18,6 +18,7 @@ from bot.cli import UsageError
 from bot.slack_cache import save_report
 from bot.slack_deps import SlackDeps
 from checks.send_only import SES_MAX_RETRY_S
+from handlers.background import after_ack
 from handlers.campaign_lookup import UnknownCampaign, require_campaign
 from handlers.command import MAX_TEXT, parse, subcommand_is
 from handlers.errors import reference, unexpected_text
@@ -141,15 +142,24 @@ def upload_charts(client: Any, deps: SlackDeps, inv: Any, report: Mapping[str, A
             log.warning("could not say that the charts failed (ref %s)", ref)
 
 
-def why(ack: Callable[..., Any], command: dict[str, Any], client: Any, deps: SlackDeps) -> None:
+def why(ack: Callable[..., Any], body: dict[str, Any], command: dict[str, Any], respond: Callable[..., Any],
+        client: Any, deps: SlackDeps) -> None:
     ack()
+    after_ack(deps, body, respond, lambda: answer(command, client, deps))
+
+
+def answer(command: dict[str, Any], client: Any, deps: SlackDeps) -> None:
     deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
     run_why(client, deps, command["channel_id"], campaign_argument(command))
 
 
-def rerun(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any,
-          deps: SlackDeps) -> None:
+def rerun(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], respond: Callable[..., Any],
+          client: Any, deps: SlackDeps) -> None:
     ack()
+    after_ack(deps, body, respond, lambda: answer_rerun(body, action, client, deps))
+
+
+def answer_rerun(body: dict[str, Any], action: dict[str, Any], client: Any, deps: SlackDeps) -> None:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     deps.access.require_channel(channel, (body.get("channel") or {}).get("name"))
     value = action.get("value")
