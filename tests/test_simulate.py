@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -440,3 +443,61 @@ def test_write_ndjson_gzip(tmp_path: Path) -> None:
     plain = tmp_path / "bench.jsonl"
     write_ndjson(plain, 100)
     assert plain.read_bytes()[:1] == b"{"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# `sesbot simulate`
+# ----------------------------------------------------------------------------------------------------------
+
+
+def sesbot(args: list[str], cwd: Path, redis_url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REDIS_URL", "SESBOT_"))}
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_simulate_command_writes_a_folder_sesbot_ingest_loads(tmp_path: Path, redis_url: str) -> None:
+    result = sesbot(["simulate", "provider_deferral", "--out", "sim", "--recipients", "400", "--seed", "3"],
+                    tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "sim"
+    sim = simulate("provider_deferral", recipients=400, seed=3)
+    assert [orjson.loads(x) for x in (out / "events.jsonl").read_bytes().splitlines()] == sim.events
+    assert AwsState.from_json(orjson.loads((out / "aws_state.json").read_bytes())) == sim.aws
+    assert {p.name for p in (out / "zones").iterdir()} == {f"{z}.zone" for z in sim.dns_zones}
+    assert f"campaign {sim.campaign}" in result.stdout and "expected cause: temporary_failure" in result.stdout
+    for path in ("sim/events.jsonl", "sim/aws_state.json", "sim/zones", "sim/scenario.json"):
+        assert path in result.stdout
+    ingest_line = next(line.strip() for line in result.stdout.splitlines()
+                       if line.strip().startswith("sesbot ingest "))
+    assert ingest_line == "sesbot ingest sim/events.jsonl"
+    assert f"sesbot why {sim.campaign} --now {sim.now:%Y-%m-%dT%H:%M:%SZ}" in result.stdout
+
+    loaded = sesbot([*ingest_line.split()[1:], "--json"], tmp_path, redis_url)
+    assert loaded.returncode == 0, loaded.stderr
+    assert orjson.loads(loaded.stdout)["rejected"] == 0
+    campaigns = sesbot(["campaigns", "--json", "--now", f"{sim.now:%Y-%m-%dT%H:%M:%SZ}"], tmp_path, redis_url)
+    row = next(r for r in orjson.loads(campaigns.stdout)["campaigns"] if r["campaign"] == sim.campaign)
+    assert row["recipients"] == sum(sim.expected_totals.values())
+
+
+def test_simulate_command_gzip_and_list(tmp_path: Path) -> None:
+    result = sesbot(["simulate", "healthy", "--out", "h", "--recipients", "50", "--gzip"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    with gzip.open(tmp_path / "h" / "events.jsonl.gz", "rb") as fh:
+        assert [orjson.loads(x) for x in fh.read().splitlines()] == simulate("healthy", recipients=50).events
+    assert not (tmp_path / "h" / "events.jsonl").exists()
+    listed = sesbot(["simulate", "--list"], tmp_path)
+    assert listed.returncode == 0
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == list(SCENARIOS)
+
+
+@pytest.mark.parametrize("args", [["simulate", "nope"], ["simulate"]])
+def test_simulate_command_bad_scenario_names_the_valid_ones(tmp_path: Path, args: list[str]) -> None:
+    result = sesbot(args, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and all(name in lines[0] for name in SCENARIOS), lines
+    assert list(tmp_path.iterdir()) == []
