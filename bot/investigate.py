@@ -46,8 +46,8 @@ STEPS = ("suppression", "routing", "domains", "temporary_failures", "account", "
 
 # The bounded sample of a campaign's records (a prefix of Store.iter_records, which is a uniform sample).
 SAMPLE_SEND_ONLY = 2_000  # Send-only recipients looked up on the suppression list
-SAMPLE_DELAYED = 500  # delayed recipients read for their delay type and expiry
-SAMPLE_MAX_MESSAGES = 40_000  # records decoded at most
+SAMPLE_DELAYED = 300  # delayed recipients read for their delay type and expiry
+SAMPLE_MAX_MESSAGES = 20_000  # records decoded at most
 SAMPLE_BUCKET_BATCH = 16  # record buckets per Redis round trip
 HISTORY_CHECKS = 25  # Send-only recipients whose earlier messages are read from sesbot's history
 SUPPRESSION_GET_MAX = 50  # up to this many addresses: GetSuppressedDestination each, no list download

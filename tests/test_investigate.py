@@ -175,3 +175,18 @@ def test_on_step_reports_every_step_and_not_found(redis_url: str, local_aws: Loc
     with pytest.raises(CampaignNotFound) as caught:
         _investigator(redis_url, ses_account).investigate(sim.campaign.upper(), 0)
     assert caught.value.close_matches == [sim.campaign]
+
+
+def test_charts_dir_writes_the_pngs(env: dict[str, str], redis_url: str, local_aws: LocalAws,
+                                    dns_server: NsdServer, tmp_path: Any) -> None:
+    pytest.importorskip("bot.charts", reason="bot/charts.py (the charts module) is not in this tree yet")
+    sim = stage("mixed", redis_url, local_aws, None, recipients=400)
+    out = tmp_path / "charts"
+    done = sesbot("why", sim.campaign, "--now", iso(int(sim.now.timestamp() * 1000)) or "", "--json",
+                  "--charts-dir", str(out), env=env)
+    assert done.returncode == 0, done.stderr
+    pngs = sorted(out.glob("*.png"))
+    assert pngs, done.stderr
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"chart: {png}" in done.stderr  # the JSON on stdout stays clean
