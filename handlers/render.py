@@ -69,11 +69,13 @@ def context(text: str) -> ContextBlock:
 
 
 def header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=clip(text, PLAIN_TEXT_MAX), emoji=True))
+    """`text` is raw (escaped here: Slack decodes &amp; &lt; &gt; in plain text too)."""
+    return HeaderBlock(text=PlainTextObject(text=clip(escape(text), PLAIN_TEXT_MAX), emoji=True))
 
 
 def button(label: str, action: Action, value: str, style: str | None = None) -> ButtonElement:
-    return ButtonElement(text=PlainTextObject(text=clip(label, 75), emoji=True), action_id=action,
+    """`label` is raw (escaped here); `value` is data for our own handler, never shown, so it stays raw."""
+    return ButtonElement(text=PlainTextObject(text=clip(escape(label), 75), emoji=True), action_id=action,
                          value=value, style=style)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,6 +24,10 @@ from handlers.text import escape, mask_email
 MAX_ROWS = 100_000
 COLUMNS = ("recipient", "domain", "message_id", "configuration_set", "send_time")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_name(campaign: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", campaign)[:80] or "campaign"
 
 
 def cell(value: object) -> str:
@@ -71,7 +76,7 @@ def answer(body: dict[str, Any], action: dict[str, Any], client: Any, respond: C
         return
     masked = "" if sees else " (addresses masked)"
     client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=data,
-                           filename=f"send-only-{campaign[:80]}.csv", title=f"Send-only recipients{masked}",
+                           filename=f"send-only-{safe_name(campaign)}.csv", title=f"Send-only recipients{masked}",
                            initial_comment=f"{n:,} Send-only recipient(s) of {escape(campaign)}{masked}"
                                            f"{' – first ' + format(MAX_ROWS, ',') if n >= MAX_ROWS else ''}.")
 
