@@ -70,6 +70,8 @@ __all__ = [
     "dns_zones",
     "event_timestamp",
     "expected_state_counts",
+    "fast_campaign_name",
+    "iter_campaign_fast",
     "iter_events_fast",
     "simulate",
     "support_zones",
@@ -1448,6 +1450,122 @@ def write_ndjson(path: str | Path, n_events: int, *, campaigns: int = 10, seed: 
             fh.write(b"\n".join(batch) + b"\n")
             n += len(batch)
     return n
+
+
+def fast_campaign_name(seed: int = 1, index: int = 0) -> str:
+    """The campaign name :func:`iter_events_fast` / :func:`iter_campaign_fast` give campaign ``index``."""
+    return f"{_BENCH_CAMPAIGNS[index % len(_BENCH_CAMPAIGNS)]}-{seed % 1000:03d}-{index:02d}"
+
+
+def iter_campaign_fast(recipients: int, send_only: int, *, seed: int = 1, start: datetime | None = None,
+                       window_minutes: float = 60.0, delayed_share: float = 0.03, bounce_share: float = 0.02,
+                       open_share: float = 0.10) -> Iterator[bytes]:
+    """One big campaign (:func:`fast_campaign_name` ``(seed)``) as compact JSON records, for the ``why``
+    benchmark: ``recipients`` single-recipient messages sent evenly over ``window_minutes`` from ``start``, of
+    which exactly ``send_only`` (spread evenly) get no event after their Send. Of the others, ``delayed_share``
+    get a DeliveryDelay still pending (expiry 14 h after the send), ``bounce_share`` a Bounce (a quarter of them
+    OnAccountSuppressionList), the rest a Delivery, ``open_share`` of those an Open and 0.1 % a Complaint.
+    Records pass through a 4,096-line shuffle buffer (out of order) and ~0.5 % are delivered twice; neither
+    changes what the recipients' states are."""
+    if not 0 <= send_only <= recipients:
+        raise ValueError("send_only must be between 0 and recipients")
+    rng = random.Random(f"sesbot-campaign-fast:{seed}")
+    rnd = rng.random
+    gb = rng.getrandbits
+    c = _FastCampaign(0, seed)
+    domains = [d for d in RECIPIENT_DOMAINS for _ in range(round(d.weight * 100))]
+    smtp_by_dom = {d.name: _SMTP_OK.get(d.provider, _SMTP_OK["other"]).format(
+        epoch=1709370000, tok="d75a77b69052e-42f1c3a5b1e", TOK="7A1B2C3D4E", n=1234567, m=123,
+        mid="0100018e0000", size=34567) for d in RECIPIENT_DOMAINS}
+    hard_by_dom = {}
+    open_by_dom = {}
+    for d in RECIPIENT_DOMAINS:
+        status, diag = _HARD_BOUNCE.get(d.provider, _HARD_BOUNCE["other"])
+        hard_by_dom[d.name] = (status, diag.format(tok="41be03b00d2f7-5dbc1234abc", n=1234567, m=345,
+                                                   domain=d.name, rcpt="{rcpt}"))
+        ip_tpl, ua = _OPENERS.get(d.provider, _OPENERS["other"])[1]
+        open_by_dom[d.name] = (ip_tpl.format(a=84, b="").rstrip("."), ua)
+    mta_by_ip = {ip: _mta_host(ip) for ip in SES_OUTGOING_IPS}
+    t0 = int((start or DEFAULT_START).timestamp() * 1000)
+    step_ms = window_minutes * 60_000 / max(1, recipients)
+    stamp_cache: dict[int, tuple[str, str]] = {}
+
+    def stamps(ms: int) -> tuple[str, str]:
+        sec = ms // 1000
+        hit = stamp_cache.get(sec)
+        if hit is None:
+            tm = time.gmtime(sec)
+            hit = (time.strftime("%Y-%m-%dT%H:%M:%S", tm), time.strftime("%a, %d %b %Y %H:%M:%S +0000", tm))
+            if len(stamp_cache) > 100_000:
+                stamp_cache.clear()
+            stamp_cache[sec] = hit
+        return hit
+
+    def iso(ms: int) -> str:
+        return f"{stamps(ms)[0]}.{ms % 1000:03d}Z"
+
+    def new_id(ms: int) -> str:
+        return f"0100{ms:012x}-{gb(32):08x}-{gb(16):04x}-{gb(16):04x}-{gb(16):04x}-{gb(48):012x}-000000"
+
+    window = 4096
+    buf: list[str] = []
+    group: list[str] = []
+    for i in range(recipients):
+        s = t0 + int(i * step_ms)
+        ts, date = iso(s), stamps(s)[1]
+        d = domains[int(rnd() * len(domains))]
+        rcpt = f"{_FIRST[i % len(_FIRST)]}.{_LAST[(i // len(_FIRST)) % len(_LAST)]}{i}@{d.name}"
+        mid = new_id(s)
+        ip = SES_OUTGOING_IPS[int(rnd() * len(SES_OUTGOING_IPS))]
+        dest = f'"{rcpt}"'
+        mp = c.mail_plain(ts=ts, mid=mid, date=date, dest=dest, to=rcpt)
+        group.clear()
+        group.append(c.send(mail=mp))
+        if (i * send_only) // recipients == ((i + 1) * send_only) // recipients:  # not one of the Send-only
+            u = rnd()
+            if u < delayed_share:
+                e = s + 240_000 + int(rnd() * 600_000)
+                mo = c.mail_out(ts=ts, mid=mid, date=date, dest=dest, to=rcpt, ip=ip)
+                group.append(c.delay(mail=mo, ets=iso(e), dtype="IPFailure", exp=iso(s + 50_400_000), rcpt=rcpt,
+                                     status="4.7.0", diag="smtp; 421 4.7.0 Temporarily deferred, try again later",
+                                     mta=mta_by_ip[ip]))
+            elif u < delayed_share + bounce_share:
+                e = s + 1000 + int(rnd() * 8000)
+                e -= e % 1000
+                if rnd() < 0.25:
+                    group.append(c.suppressed(mail=mp, fid=new_id(e), rcpt=rcpt, ets=iso(e)))
+                else:
+                    status, diag = hard_by_dom[d.name]
+                    mo = c.mail_out(ts=ts, mid=mid, date=date, dest=dest, to=rcpt, ip=ip)
+                    group.append(c.bounce(mail=mo, fid=new_id(e), btype="Permanent", bsub="General", rcpt=rcpt,
+                                          status=status, diag=diag.replace("{rcpt}", rcpt), ets=iso(e),
+                                          rip=d.remote_ips[0], mta=mta_by_ip[ip]))
+            else:
+                e = s + 400 + int(rnd() * 6000)
+                mo = c.mail_out(ts=ts, mid=mid, date=date, dest=dest, to=rcpt, ip=ip)
+                group.append(c.delivery(mail=mo, ets=iso(e), ptm=e - s, rcpt=rcpt, smtp=smtp_by_dom[d.name],
+                                        rip=d.remote_ips[0], mta=mta_by_ip[ip]))
+                v = rnd()
+                if v < open_share:
+                    oprefix, ua = open_by_dom[d.name]
+                    group.append(c.open(mail=mp, ets=iso(e + 60_000 + int(rnd() * 3_600_000)), ua=ua,
+                                        oip=f"{oprefix}.{1 + int(rnd() * 250)}"))
+                elif v > 0.999:
+                    q = e + 3_600_000 + int(rnd() * 3_600_000)
+                    group.append(c.complaint(mail=mo, fid=new_id(q), rcpt=rcpt, ets=iso(q),
+                                             ua=_COMPLAINT_UA["yahoo"]))
+        if rnd() < 0.005:
+            group.append(group[int(rnd() * len(group))])
+        for line in group:
+            if len(buf) < window:
+                buf.append(line)
+                continue
+            j = int(rnd() * window)
+            out, buf[j] = buf[j], line
+            yield out.encode()
+    rng.shuffle(buf)
+    for line in buf:
+        yield line.encode()
 
 
 # --------------------------------------------------------------------------------------------------------------

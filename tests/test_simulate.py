@@ -19,12 +19,15 @@ import pytest
 
 from bot.simulate import (
     CAUSES,
+    DEFAULT_START,
     PROVIDERS,
     SCENARIOS,
     AwsState,
     SimulatedCampaign,
     event_timestamp,
     expected_state_counts,
+    fast_campaign_name,
+    iter_campaign_fast,
     iter_events_fast,
     simulate,
     write_ndjson,
@@ -501,3 +504,21 @@ def test_simulate_command_bad_scenario_names_the_valid_ones(tmp_path: Path, args
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and all(name in lines[0] for name in SCENARIOS), lines
     assert list(tmp_path.iterdir()) == []
+
+
+def test_iter_campaign_fast_has_exactly_the_send_only_asked_for() -> None:
+    lines = list(iter_campaign_fast(6000, 1200, seed=3))
+    assert lines == list(iter_campaign_fast(6000, 1200, seed=3))
+    recs = [orjson.loads(x) for x in lines]
+    totals, so = expected_state_counts(recs, DEFAULT_START + timedelta(hours=3))
+    assert sum(totals.values()) == 6000
+    assert totals["send_only"] == so["count"] == so["stuck_count"] == 1200
+    assert 0.01 < totals["delayed"] / 6000 < 0.05 and totals["suppressed"] > 0 and totals["bounced"] > 0
+    assert {r["mail"]["tags"]["campaign"][0] for r in recs} == {fast_campaign_name(3)}
+    first_seen: dict[str, str] = {}
+    for r in recs:
+        first_seen.setdefault(r["mail"]["messageId"], r["eventType"])
+    assert any(t != "Send" for t in first_seen.values()), "out of order, as SNS delivers"
+    assert len(lines) > len(set(lines)), "some duplicates"
+    with pytest.raises(ValueError):
+        next(iter_campaign_fast(10, 11))
