@@ -53,6 +53,8 @@ HISTORY_CHECKS = 25  # Send-only recipients whose earlier messages are read from
 SUPPRESSION_GET_MAX = 50  # up to this many addresses: GetSuppressedDestination each, no list download
 SUPPRESSION_FULL_REFRESH_S = 6 * 3600  # the cached list is re-read whole this often (catches removals)
 SUPPRESSION_OVERLAP_S = 3600  # incremental refreshes re-read this much before the last one (clock skew)
+SUPPRESSION_MIN_REFRESH_S = 30  # a mirror refreshed this recently is used as it is
+SUPPRESSION_LOCK_MS = 60_000  # one process refreshes a warm mirror at a time
 MX_LOOKUPS_MAX = 200  # recipient domains resolved to a provider (the largest first)
 MX_PARALLEL = 16
 MX_GIVE_UP_AFTER = 3  # unanswered look-ups (time-outs) before DNS is taken to be down
@@ -169,6 +171,7 @@ class SuppressionListCache:
         self._ses = ses
         self._entries = store.keys.cache("suppression", region)
         self._meta = store.keys.cache("suppression-sync", region)
+        self._lock = store.keys.lock(f"suppression-refresh:{region}")
         self._clock = clock
 
     def is_warm(self) -> bool:
@@ -177,11 +180,24 @@ class SuppressionListCache:
         return bool(full) and self._clock() * 1000 - full < SUPPRESSION_FULL_REFRESH_S * 1000
 
     def refresh(self) -> str:
-        """Bring the mirror up to date; returns "incremental" or "full"."""
+        """Bring the mirror up to date; returns how: "full", "incremental", "recent" (refreshed within
+        SUPPRESSION_MIN_REFRESH_S) or "in progress elsewhere" (another process holds the refresh lock)."""
         client = self._store.client
         meta = client.hgetall(self._meta)
         now_ms = int(self._clock() * 1000)
         full_ms, synced_ms = int(meta.get(b"full_ms", 0)), int(meta.get(b"synced_ms", 0))
+        if full_ms and now_ms - synced_ms < SUPPRESSION_MIN_REFRESH_S * 1000:
+            return "recent"  # refreshed moments ago (by this or another process): good enough
+        if full_ms and not client.set(self._lock, now_ms, nx=True, px=SUPPRESSION_LOCK_MS):
+            return "in progress elsewhere"  # another process is refreshing: use the mirror as it is
+        try:
+            return self._refresh(now_ms, full_ms, synced_ms)
+        finally:
+            if client.get(self._lock) == str(now_ms).encode():
+                client.delete(self._lock)
+
+    def _refresh(self, now_ms: int, full_ms: int, synced_ms: int) -> str:
+        client = self._store.client
         if full_ms and now_ms - full_ms < SUPPRESSION_FULL_REFRESH_S * 1000:
             start = datetime.fromtimestamp(max(0, synced_ms / 1000 - SUPPRESSION_OVERLAP_S), UTC)
             entries = self._ses.suppressed_destinations(start)

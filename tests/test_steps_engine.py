@@ -215,7 +215,8 @@ def test_suppression_list_cache_refreshes_incrementally(redis_url: str, local_aw
     now = datetime.now(UTC)
     local_aws.suppress("old@x.test", "BOUNCE", last_update=now - timedelta(days=30))
     clock = [now.timestamp()]
-    cache = SuppressionListCache(_store(redis_url), SesAccount(aws_session), "us-east-1", clock=lambda: clock[0])
+    store = _store(redis_url)
+    cache = SuppressionListCache(store, SesAccount(aws_session), "us-east-1", clock=lambda: clock[0])
     assert not cache.is_warm()
     assert cache.refresh() == "full"
     assert "StartDate" not in calls[-1]
@@ -228,8 +229,14 @@ def test_suppression_list_cache_refreshes_incrementally(redis_url: str, local_aw
     assert calls[-1]["StartDate"] <= now + timedelta(minutes=5)
     found = cache.lookup(["old@x.test", "NEW@x.test"])
     assert found["new@x.test"].reason == "COMPLAINT"
+    clock[0] += 5
+    assert cache.refresh() == "recent"  # refreshed moments ago: no AWS call
     clock[0] += 7 * 3600  # past the full-refresh period: re-read whole (removals show)
     assert cache.refresh() == "full"
+    # a warm mirror is refreshed by one process at a time
+    store.client.set(store.keys.lock("suppression-refresh:us-east-1"), "other", px=60_000)
+    clock[0] += 600
+    assert cache.refresh() == "in progress elsewhere"
 
 
 def test_small_cohort_uses_get_suppressed_destination(redis_url: str, local_aws: LocalAws,
