@@ -1,0 +1,240 @@
+"""Benchmark: `why` on a campaign of 1,000,000 recipients with 200,000 Send-only, against DuckDB on the raw events.
+
+1. Writes the campaign's raw SES event records as NDJSON (`bot.simulate.iter_campaign_fast`: real record shape,
+   ~1.9 KB a line, out of order, ~0.5 % duplicates; exactly 200,000 recipients get nothing after their Send).
+2. Starts its own redis-server on a free loopback port and ingests that file through the real ingest path
+   (`Ingestor.ingest_paths`, the code behind `sesbot ingest`).
+3. Times `why` to the verdict: `Investigator.investigate` with no AWS and no DNS (those steps come back skipped;
+   their round trips are not the engine's speed and are excluded here; `why --json` reports them per step in
+   `timings`). One cold run, then the median of --runs warm ones.
+4. Times DuckDB running the seed query over the same NDJSON: Send-only recipients grouped by domain, i.e.
+   recipients of a Send with no outcome event (Delivery, Bounce, Complaint, DeliveryDelay, Reject, Rendering
+   Failure: DeliveryDelay counts because sesbot's `delayed` is a state of its own), once with DuckDB's automatic
+   JSON schema and once with the columns given explicitly (DuckDB's best case). Both counts are checked against
+   sesbot's.
+5. Times the four charts (`bot.charts.render_charts`), warm (median of 3 after one cold render).
+
+Prints the figures in one block and stops by itself (about 2-4 minutes on 2 cores).
+
+    .venv/bin/python benchmarks/why.py [--recipients 1000000] [--send-only 200000] [--runs 5] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.ingest import Ingestor
+from bot.investigate import Investigator
+from bot.keys import KeySchema
+from bot.simulate import DEFAULT_START, fast_campaign_name, iter_campaign_fast
+from bot.store import Store
+
+WHY_TARGET_S = 1.0
+SPEEDUP_TARGET = 10.0
+CHARTS_TARGET_S = 1.0
+DELIVERY_WINDOW_S = 900
+REDIS_ARGS = ("--save", "", "--appendonly", "no", "--hash-max-listpack-entries", "512",
+              "--hash-max-listpack-value", "1024")
+
+OUTCOME_COLUMNS = ("{'eventType': 'VARCHAR', 'mail': 'STRUCT(messageId VARCHAR, destination VARCHAR[])', "
+                   "'delivery': 'STRUCT(recipients VARCHAR[])', "
+                   "'bounce': 'STRUCT(bouncedRecipients STRUCT(emailAddress VARCHAR)[])', "
+                   "'complaint': 'STRUCT(complainedRecipients STRUCT(emailAddress VARCHAR)[])', "
+                   "'deliveryDelay': 'STRUCT(delayedRecipients STRUCT(emailAddress VARCHAR)[])'}")
+
+
+def seed_query(source: str) -> str:
+    """Send-only recipients by domain: (message, recipient) pairs of a Send with no outcome event."""
+    return f"""
+WITH ev AS (SELECT * FROM {source}),
+sends AS (SELECT DISTINCT mail.messageId AS mid, unnest(mail.destination) AS rcpt FROM ev WHERE eventType = 'Send'),
+outcomes AS (
+    SELECT mail.messageId AS mid, unnest(delivery.recipients) AS rcpt FROM ev WHERE eventType = 'Delivery'
+    UNION ALL SELECT mail.messageId, unnest(bounce.bouncedRecipients).emailAddress FROM ev WHERE eventType = 'Bounce'
+    UNION ALL SELECT mail.messageId, unnest(complaint.complainedRecipients).emailAddress FROM ev
+        WHERE eventType = 'Complaint'
+    UNION ALL SELECT mail.messageId, unnest(deliveryDelay.delayedRecipients).emailAddress FROM ev
+        WHERE eventType = 'DeliveryDelay'
+    UNION ALL SELECT mail.messageId, unnest(mail.destination) FROM ev
+        WHERE eventType IN ('Reject', 'Rendering Failure'))
+SELECT split_part(rcpt, '@', 2) AS domain, count(*) AS send_only
+FROM sends ANTI JOIN outcomes USING (mid, rcpt)
+GROUP BY 1 ORDER BY 2 DESC
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is not on PATH: the benchmark needs a real one")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
+                                *REDIS_ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            return process, url
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise
+            time.sleep(0.02)
+
+
+def progress(text: str) -> None:
+    print(f"... {text}", file=sys.stderr, flush=True)
+
+
+def write_events(path: Path, recipients: int, send_only: int) -> tuple[int, int]:
+    lines = 0
+    with open(path, "wb", buffering=1 << 20) as fh:
+        batch: list[bytes] = []
+        for line in iter_campaign_fast(recipients, send_only, seed=1):
+            batch.append(line)
+            if len(batch) >= 5000:
+                fh.write(b"\n".join(batch) + b"\n")
+                lines += len(batch)
+                batch.clear()
+        if batch:
+            fh.write(b"\n".join(batch) + b"\n")
+            lines += len(batch)
+    return lines, path.stat().st_size
+
+
+def time_duckdb(path: Path, explicit: bool) -> tuple[float, int, str]:
+    import duckdb
+
+    source = (f"read_ndjson('{path}', columns = {OUTCOME_COLUMNS})" if explicit
+              else f"read_json_auto('{path}', format = 'newline_delimited')")
+    con = duckdb.connect()
+    try:
+        started = time.perf_counter()
+        rows = con.execute(seed_query(source)).fetchall()
+        seconds = time.perf_counter() - started
+    except duckdb.Error as exc:
+        return float("nan"), -1, f"failed: {str(exc).splitlines()[0][:120]}"
+    finally:
+        con.close()
+    return seconds, sum(n for _, n in rows), f"top {rows[0][0]} {rows[0][1]:,}" if rows else "no rows"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipients", type=int, default=1_000_000)
+    parser.add_argument("--send-only", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=5, help="warm why runs (median reported)")
+    parser.add_argument("--keep", type=Path, help="keep the NDJSON here instead of a temporary folder")
+    args = parser.parse_args()
+
+    wall = time.perf_counter()
+    tmp = tempfile.TemporaryDirectory(prefix="sesbot-bench-why-")
+    workdir = Path(tmp.name)
+    events_path = (args.keep or workdir) / "events.ndjson"
+    events_path.parent.mkdir(parents=True, exist_ok=True)
+    process, url = start_redis(workdir)
+    try:
+        progress(f"writing {args.recipients:,} recipients ({args.send_only:,} Send-only) to {events_path}")
+        started = time.perf_counter()
+        lines, size = write_events(events_path, args.recipients, args.send_only)
+        generate_s = time.perf_counter() - started
+
+        progress(f"ingesting {lines:,} records into redis-server at {url}")
+        store = Store(redis.Redis.from_url(url, socket_timeout=60), KeySchema("sb"))
+        started = time.perf_counter()
+        ingested = Ingestor(store).ingest_paths([str(events_path)], progress=False)
+        ingest_s = time.perf_counter() - started
+        info = store.client.info("memory")
+
+        campaign = fast_campaign_name(1)
+        now_ms = int((DEFAULT_START + timedelta(hours=3)).timestamp() * 1000)
+        investigator = Investigator(store, None, None, delivery_window_s=DELIVERY_WINDOW_S,
+                                    aws_problem="AWS excluded from this benchmark",
+                                    dns_problem="DNS excluded from this benchmark")
+        progress("timing why (engine only)")
+        cold = investigator.investigate(campaign, now_ms)
+        runs = [investigator.investigate(campaign, now_ms) for _ in range(max(1, args.runs))]
+        totals = sorted(r.timings["total"] for r in runs)
+        median_run = min(runs, key=lambda r: abs(r.timings["total"] - statistics.median(totals)))
+        why_s = statistics.median(totals)
+        inv = runs[-1]
+        sesbot_send_only = inv.summary.totals.get("send_only", 0)
+
+        progress("timing DuckDB on the NDJSON (automatic schema, then explicit columns)")
+        duck_auto = time_duckdb(events_path, explicit=False)
+        duck_cols = time_duckdb(events_path, explicit=True)
+
+        progress("timing the charts")
+        from bot.charts import render_charts
+
+        started = time.perf_counter()
+        charts = render_charts(inv, DELIVERY_WINDOW_S, inv.retry_deadline_s)
+        charts_cold_s = time.perf_counter() - started
+        warm = []
+        for _ in range(3):
+            started = time.perf_counter()
+            render_charts(inv, DELIVERY_WINDOW_S, inv.retry_deadline_s)
+            warm.append(time.perf_counter() - started)
+        charts_s = statistics.median(warm)
+    finally:
+        process.terminate()
+        process.wait(10)
+        tmp.cleanup()
+
+    def verdict(ok: bool) -> str:
+        return "meets target" if ok else "MISSES target"
+
+    def speedup(duck: tuple[float, int, str]) -> str:
+        seconds, count, note = duck
+        if count < 0:
+            return note
+        match = "matches sesbot" if count == sesbot_send_only else f"sesbot says {sesbot_send_only:,}"
+        ratio = seconds / why_s
+        return (f"{seconds:7.3f} s  -> sesbot {ratio:5.1f}x faster ({verdict(ratio >= SPEEDUP_TARGET)} "
+                f">= {SPEEDUP_TARGET:g}x); {count:,} Send-only ({match}); {note}")
+
+    step_times = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in median_run.timings.items() if k != "total")
+    causes = ", ".join(f"{c.cause} {c.score:.2f}" for c in inv.causes[:3]) or "-"
+    print()
+    print("== sesbot why benchmark ==")
+    print(f"campaign                  {campaign}: {args.recipients:,} recipients, {sesbot_send_only:,} Send-only "
+          f"in sesbot ({inv.send_only.stuck_count:,} stuck)")
+    print(f"raw events (NDJSON)       {lines:,} records, {size / 1e9:.2f} GB, written in {generate_s:.1f} s")
+    print(f"ingest (sesbot ingest)    {ingest_s:.1f} s, {ingested.ingested / ingest_s:,.0f} events/s, "
+          f"{ingested.duplicates:,} duplicates; Redis used_memory {info['used_memory'] / 1e6:,.0f} MB")
+    print(f"why, engine (cold)        {cold.timings['total']:.3f} s")
+    print(f"why, engine (median {len(runs)})    {why_s:.3f} s  ({verdict(why_s <= WHY_TARGET_S)} <= "
+          f"{WHY_TARGET_S:g} s; min {totals[0]:.3f}, max {totals[-1]:.3f})")
+    print(f"  per part                {step_times}")
+    print(f"  verdict                 {causes} (AWS and DNS steps skipped: excluded)")
+    print(f"DuckDB, automatic schema  {speedup(duck_auto)}")
+    print(f"DuckDB, explicit columns  {speedup(duck_cols)}")
+    print(f"charts (4 PNGs)           warm median {charts_s:.3f} s ({verdict(charts_s <= CHARTS_TARGET_S)} <= "
+          f"{CHARTS_TARGET_S:g} s), cold {charts_cold_s:.3f} s, {sum(map(len, charts.values())) / 1e3:.0f} KB")
+    print(f"machine                   {os.cpu_count()} CPUs; benchmark wall time {time.perf_counter() - wall:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
