@@ -1,5 +1,5 @@
-"""Shared by the one-step subcommands (`suppression`, `routing`, `domains`, `account`): run one investigation step
-of the engine (`Investigator.run_step`, the same code as `/ses why` and `sesbot why`) and answer with it."""
+"""Shared by the one-step subcommands (`suppression`, `routing`, `domains`, `auth`, `account`): one step of the
+engine (`Investigator.run_step` and its campaign-less variants, the same code as `sesbot suppression` etc.)."""
 
 from __future__ import annotations
 
@@ -24,23 +24,15 @@ def run_campaign_step(deps: SlackDeps, step: str, campaign: str) -> dict[str, An
     return result.to_dict()
 
 
-def latest_campaign(deps: SlackDeps, config_set: str | None = None) -> str | None:
-    """The campaign with the newest send (using `config_set`, when given)."""
-    best: tuple[int, str] | None = None
-    for name, _first, last in deps.store.campaigns():
-        if not name:
-            continue
-        if config_set is not None:
-            summary = deps.store.campaign_summary(name)
-            if summary is None or config_set not in summary.config_sets:
-                continue
-        if best is None or last > best[0]:
-            best = (last, name)
-    return best[1] if best else None
+def since_ms(deps: SlackDeps, now_ms: int) -> int:
+    """Campaigns with a Send after this are active (SESBOT_ACTIVE_HOURS), as for `sesbot routing` and `account`."""
+    return now_ms - deps.settings.active_hours * 3_600_000
 
 
 def answer_step(respond: Respond, step: str, result: dict[str, Any], subject: str, *, in_channel: bool,
-                extra_lines: Sequence[str] = ()) -> None:
+                show_addresses: bool = False, extra_lines: Sequence[str] = ()) -> None:
+    """In a channel, addresses are always masked; `show_addresses` only counts for an ephemeral answer."""
     respond(response_type="in_channel" if in_channel else "ephemeral",
             text=f"{step}: {result.get('status')}",
-            blocks=as_dicts(step_blocks(step, result, subject, show_addresses=False, extra_lines=extra_lines)))
+            blocks=as_dicts(step_blocks(step, result, subject, show_addresses=show_addresses and not in_channel,
+                                        extra_lines=extra_lines)))

@@ -76,7 +76,7 @@ class SlackEnv:
 
 def slack_settings(redis_url: str, api_url: str, **overrides: Any) -> Settings:
     base = Settings(redis_url=redis_url, slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET,
-                    slack_api_url=api_url, key_prefix="sbtest")
+                    slack_api_url=api_url)
     return replace(base, **overrides)
 
 
