@@ -159,7 +159,8 @@ def print_investigation(inv: Investigation) -> None:
 def print_step(name: str, step: StepResult, indent: str = "") -> None:
     print(f"{indent}{name:19} {step.status!s:8} {step.summary}")
     for finding in step.findings:
-        print(f"{indent}  - [{finding.severity}] {finding.summary}")
+        if finding.summary not in step.summary:  # the step's summary already says it
+            print(f"{indent}  - [{finding.severity}] {finding.summary}")
 
 
 # ---- single steps ----------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 
 from bot.aws import AwsCallError, AwsError, AwsUnavailable, SesAccount
 from bot.dns_resolver import DnsUnavailable, Resolver
+from bot.keys import BUCKETS, SHARDS
 from bot.reports import iso
 from bot.settings import Settings
 from bot.store import CampaignSummary, Store
@@ -47,8 +49,10 @@ STEPS = ("suppression", "routing", "domains", "temporary_failures", "account", "
 # The bounded sample of a campaign's records (a prefix of Store.iter_records, which is a uniform sample).
 SAMPLE_SEND_ONLY = 2_000  # Send-only recipients looked up on the suppression list
 SAMPLE_DELAYED = 300  # delayed recipients read for their delay type and expiry
+SAMPLE_DELAYED_ENOUGH = 50  # ... of which this many are enough to stop reading once the Send-only sample is full
 SAMPLE_MAX_MESSAGES = 20_000  # records decoded at most
-SAMPLE_BUCKET_BATCH = 16  # record buckets per Redis round trip
+SAMPLE_BUCKET_BATCH = 16  # record buckets per Redis round trip, at least
+SAMPLE_BUCKET_BATCH_MAX = 512  # and at most
 HISTORY_CHECKS = 25  # Send-only recipients whose earlier messages are read from sesbot's history
 SUPPRESSION_GET_MAX = 50  # up to this many addresses: GetSuppressedDestination each, no list download
 SUPPRESSION_FULL_REFRESH_S = 6 * 3600  # the cached list is re-read whole this often (catches removals)
@@ -124,7 +128,11 @@ def read_sample(store: Store, campaign: str, summary: CampaignSummary, *, send_o
     want_dl = min(delayed_limit, summary.totals.get("delayed", 0))
     if want_so == 0 and want_dl == 0:
         return sample
-    records = store.iter_records(campaign, batch=SAMPLE_BUCKET_BATCH)
+    # Read about as many buckets per round trip as the sample needs: all of a small campaign in a few round trips,
+    # a thin prefix of a big one in one or two.
+    share = min(1.0, max_messages / max(1, summary.recipients))
+    batch = max(SAMPLE_BUCKET_BATCH, min(SAMPLE_BUCKET_BATCH_MAX, math.ceil(share * SHARDS * BUCKETS)))
+    records = store.iter_records(campaign, batch=batch)
     for message in records:
         sample.messages_read += 1
         for r in message.recipients:
@@ -135,8 +143,10 @@ def read_sample(store: Store, campaign: str, summary: CampaignSummary, *, send_o
                 delay_type, status = parse_delay_detail(delay.detail if delay else "")
                 sample.delayed.append(DelayedSample(r.recipient, r.recipient.rpartition("@")[2], delay_type, status,
                                                     delay.expires_ms if delay else 0))
-        full = len(sample.send_only) >= want_so and len(sample.delayed) >= want_dl
-        if full or sample.messages_read >= max_messages:
+        # Delay types are read from the delayed recipients met on the way: a few dozen tell the story, so they
+        # do not keep the scan going once the Send-only sample is complete.
+        enough_delayed = len(sample.delayed) >= min(want_dl, SAMPLE_DELAYED_ENOUGH)
+        if (len(sample.send_only) >= want_so and enough_delayed) or sample.messages_read >= max_messages:
             records.close()
             break
     sample.complete = (len(sample.send_only) >= summary.totals.get("send_only", 0)
