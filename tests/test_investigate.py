@@ -146,6 +146,11 @@ def test_single_step_commands(env: dict[str, str], redis_url: str, local_aws: Lo
     routing = sesbot_json("routing", sim.configuration_set, "--now", now, env=env)
     assert routing["status"] == "ok", routing
     assert routing["data"]["config_sets"][0]["delivered_types"]
+    active = sesbot_json("routing", "--now", now, env=env)  # the sets of campaigns active at --now
+    assert active["subject"] == sim.configuration_set
+    assert "Delivery" in active["data"]["config_sets"][0]["received_types"]
+    idle = sesbot("routing", "--now", "2030-01-01T00:00:00Z", env=env)
+    assert idle.returncode == 1 and "name a configuration set" in idle.stderr
     domains = sesbot_json("domains", sim.campaign, "--now", now, env=env)
     assert {d["domain"] for d in domains["data"]["domains"]} >= {"mail-google.test"}
     google = next(p for p in domains["data"]["providers"] if p["provider"] == "Google")
