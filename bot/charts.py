@@ -347,7 +347,12 @@ def domains_figure(rates: DomainRates) -> Figure:
         ax.set_xlabel("% of recipients", fontsize=LABEL_SIZE)
         _style(ax)
     if any_delayed:
-        axes[-1].legend(fontsize=NOTE_SIZE, loc="lower right", frameon=False)
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=STATE_COLORS["send_only"], label="Send only"),
+                   Patch(color=STATE_COLORS["delayed"], label="delayed"),
+                   Patch(color="#9a9a9a", label="near the campaign rate")]
+        axes[-1].legend(handles=handles, fontsize=NOTE_SIZE - 1, loc="lower right", frameon=False)
     if rates.note:
         axes[0].set_title(f"top domains ({_clip(rates.note, 60)})", fontsize=NOTE_SIZE, color="#555555")
     return fig
