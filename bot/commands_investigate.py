@@ -46,7 +46,8 @@ def _investigator(settings: Settings) -> Investigator:
 @extend_parser("why")
 def _why_parser(sub: Any, report: Any) -> None:
     p = report("why", "why are this campaign's recipients Send-only? (every step, then a ranked verdict)")
-    p.add_argument("campaign", nargs="+", metavar="CAMPAIGN")
+    p.add_argument("campaign", nargs="+", metavar="CAMPAIGN",
+                   help="the campaign tag's value (`why campaign NAME`, as in Slack, works too)")
     p.add_argument("--charts-dir", metavar="DIR", type=Path, help="write the charts (PNG) into DIR")
 
 
