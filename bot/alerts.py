@@ -31,10 +31,21 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from bot.alert_summaries import AlertSummaryReader
 from bot.aws import AwsError, AwsUnavailable, SesAccount
 from bot.settings import Settings
 from bot.store import CampaignSummary, Store
-from checks.alerts import Alert, CheckInput, ThresholdBook, check_campaigns, higher, rate_figures, severity_rank
+from checks.alerts import (
+    Alert,
+    CheckInput,
+    RateFigures,
+    ThresholdBook,
+    check_campaigns,
+    could_alert,
+    higher,
+    rate_figures,
+    severity_rank,
+)
 from checks.findings import Severity
 from checks.providers import KNOWN_DOMAINS
 from checks.send_only import send_only_figures
@@ -54,8 +65,9 @@ SUBSCRIPTION_CACHE_S = 600
 class CheckRun:
     now_ms: int
     alerts: list[Alert]
-    summaries: dict[str, CampaignSummary]
+    summaries: dict[str, CampaignSummary]  # the campaigns checked in detail (partial summaries)
     delivery_window_s: int
+    active: list[str] = field(default_factory=list)  # every active campaign
 
     def to_json(self) -> dict[str, Any]:
         from bot.reports import iso
@@ -148,19 +160,33 @@ def _pending_topics(aws: SesAccount, config_set: str, topic_arns: tuple[str, ...
 
 
 def collect_alerts(store: Store, settings: Settings, now_ms: int, aws: SesAccount | None = None) -> CheckRun:
+    """One check tick: the active campaigns' totals first (cheap), then the details of those with enough pending
+    recipients for an alert to be possible (`could_alert`), then the checks."""
     since = now_ms - settings.active_hours * 3_600_000
-    summaries: dict[str, CampaignSummary] = {}
-    for campaign in store.active_campaigns(since):
-        summary = store.campaign_summary(campaign)
-        if summary is not None:
-            summaries[campaign] = summary
+    active = store.active_campaigns(since)
+    book = load_thresholds(settings, store)
+    reader = AlertSummaryReader(store, KNOWN_DOMAINS, cluster=settings.redis_cluster)
     unconfirmed: dict[str, list[str]] = {}
-    if aws is not None and summaries:
-        config_sets = {cs for s in summaries.values() for cs in s.config_sets if cs != "(none)"}
+    if aws is not None and active:
+        config_sets = {v.decode() for v in store.client.hvals(store.keys.names("s"))}
         unconfirmed = unconfirmed_subscriptions(aws, store, config_sets, settings.sns_topic_arns)
-    given = CheckInput(now_ms, settings.delivery_window_s, load_thresholds(settings, store), KNOWN_DOMAINS,
-                       unconfirmed)
-    return CheckRun(now_ms, check_campaigns(summaries.values(), given), summaries, settings.delivery_window_s)
+    totals = None if unconfirmed else reader.totals(active)  # an unconfirmed subscription: look at every one
+    if totals is None:
+        candidates, others = active, []
+    else:
+        candidates = [c for c in active if could_alert(totals[c], book)]
+        others = [_totals_figures(totals[c]) for c in active if not could_alert(totals[c], book)]
+    summaries = reader.read(candidates, now_ms, settings.delivery_window_s, int(book.lowest("domain_min_pending")))
+    given = CheckInput(now_ms, settings.delivery_window_s, book, KNOWN_DOMAINS, unconfirmed)
+    return CheckRun(now_ms, check_campaigns(summaries.values(), given, others), summaries,
+                    settings.delivery_window_s, active)
+
+
+def _totals_figures(totals: dict[str, int]) -> RateFigures:
+    """A campaign too quiet to alert, for the sender baseline: its Send-only share of everything sent."""
+    sent = sum(n for state, n in totals.items() if state != "unknown")
+    stuck = totals.get("send_only", 0)
+    return RateFigures(stuck, sent, stuck / sent if sent else 0.0, 0, 0)
 
 
 def aws_for(settings: Settings) -> SesAccount | None:
@@ -428,8 +454,7 @@ class AlertLifecycle:
     def _resolve(self, incident: Incident, run: CheckRun, result: SyncResult) -> None:
         if not self.store.client.hdel(self.keys.alert_incidents(), incident.campaign):
             return  # resolved by another process
-        summary = run.summaries.get(incident.campaign)
-        if summary is None:
+        if incident.campaign not in run.active:
             reason = "the campaign is no longer active (no Send within the active window), so it is not checked"
             figures = incident.figures
         else:
@@ -449,10 +474,10 @@ class AlertLifecycle:
         result.resolved.append(incident.campaign)
 
     def _upload_chart(self, campaign: str, channel: str, ts: str, run: CheckRun) -> None:
-        summary = run.summaries.get(campaign)
+        started = time.perf_counter()
+        summary = self.store.campaign_summary(campaign)  # the full one: the chart draws Send per minute
         if summary is None:
             return
-        started = time.perf_counter()
         try:
             from bot.alert_chart import render_alert_chart
 

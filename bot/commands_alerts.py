@@ -55,7 +55,7 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
         print_json(run.to_json())
     else:
         if not run.alerts:
-            print(f"No alerts: {len(run.summaries)} active campaign(s) checked.")
+            print(f"No alerts: {len(run.active)} active campaign(s) checked.")
         for alert in run.alerts:
             print(f"{alert.severity:8} {label(alert.campaign)[:40]:40} {KIND_TITLES[alert.kind]}: {alert.summary}")
     if posted is not None:

@@ -50,7 +50,7 @@ def alert_tick(ctx: JobContext) -> Any:
     run = collect_alerts(ctx.store, ctx.settings, int(ctx.clock() * 1000), ctx.aws)
     result = ctx.lifecycle.sync(run)
     log.info("alert check: %d campaign(s), %d alert(s); posted %d, digest %d, updated %d, escalated %d, "
-             "resolved %d, quiet %d, failed %d", len(run.summaries), len(run.alerts), len(result.posted),
+             "resolved %d, quiet %d, failed %d", len(run.active), len(run.alerts), len(result.posted),
              len(result.digest), len(result.updated), len(result.escalated), len(result.resolved),
              len(result.quiet), len(result.failed))
     return result

@@ -166,6 +166,23 @@ class ThresholdBook:
     def to_json(self) -> dict[str, Any]:
         return {"default": self.default, "configuration_sets": self.configuration_sets, "campaigns": self.campaigns}
 
+    def lowest(self, name: str) -> int | float:
+        """The lowest value of one threshold anywhere in the book: what no campaign can alert below."""
+        scoped = [*self.configuration_sets.values(), *self.campaigns.values()]
+        values = [getattr(Thresholds(), name), *(v[name] for v in (self.default, *scoped) if name in v)]
+        return min(values)
+
+
+def could_alert(totals: Mapping[str, int], book: ThresholdBook) -> bool:
+    """False when a campaign's recipients per state rule out every check whatever its other aggregates: the
+    rate, age and gap checks count Send-only recipients, the deadline part delayed ones, the domain spike both.
+    (The SNS subscription part of `ingestion_gap` is decided per configuration set, by the caller.)"""
+    send_only, delayed = totals.get("send_only", 0), totals.get("delayed", 0)
+    return (send_only >= min(book.lowest("min_stuck"), book.lowest("age_min_recipients"),
+                             book.lowest("gap_min_sends"))
+            or delayed >= book.lowest("age_min_recipients")
+            or send_only + delayed >= book.lowest("domain_min_pending"))
+
 
 @dataclass(frozen=True)
 class Alert:
@@ -309,17 +326,14 @@ def check_domain_spike(summary: SummaryLike, figures: RateFigures, t: Thresholds
     if figures.settled_sent < t.min_recipients:
         return None  # nothing has had time to settle: every domain is still in flight
     groups: dict[tuple[str, str], list[int]] = {}  # (kind, name) -> [sent, pending]
-    total_sent = total_pending = 0
-    for domain, states in summary.domains.items():
-        sent = sum(n for state, n in states.items() if state != "unknown")
-        pending = sum(states.get(s, 0) for s in PENDING_STATES)
+    for domain, states in summary.domains.items():  # may hold only domains with pending recipients
         provider = (providers or {}).get(domain)
         key = ("provider", provider) if provider else ("domain", domain)
         group = groups.setdefault(key, [0, 0])
-        group[0] += sent
-        group[1] += pending
-        total_sent += sent
-        total_pending += pending
+        group[0] += sum(n for state, n in states.items() if state != "unknown")
+        group[1] += sum(states.get(s, 0) for s in PENDING_STATES)
+    total_sent = sum(n for state, n in summary.totals.items() if state != "unknown")
+    total_pending = sum(summary.totals.get(s, 0) for s in PENDING_STATES)
     spikes = []
     for (kind, name), (sent, pending) in groups.items():
         if sent < t.domain_min_recipients or pending < t.domain_min_pending:
@@ -350,7 +364,9 @@ def check_ingestion_gap(summary: SummaryLike, now_ms: int, t: Thresholds,
     last_outcome = max(outcome_times) if outcome_times else None
     expected_by = now_ms - t.outcome_latency_s * 1000
     after = last_outcome if last_outcome is not None else 0
-    sends_after = sum(n for m, n in summary.events_by_minute.get("Send", {}).items()
+    # Every recipient sent after the last outcome event is still Send-only (an outcome of theirs would be later
+    # than it), so the Send-only minutes count them without the per-minute Send volume.
+    sends_after = sum(n for m, n in summary.send_only_by_minute.items()
                       if m * MINUTE_MS > after and (m + 1) * MINUTE_MS <= expected_by and n > 0)
     since = last_outcome if last_outcome is not None else summary.first_send_ms
     gap_s = max(0, (now_ms - since) // 1000) if since is not None else 0
@@ -388,10 +404,14 @@ class CheckInput:
     unconfirmed: Mapping[str, list[str]] = field(default_factory=dict)  # config set -> unconfirmed topic ARNs
 
 
-def check_campaigns(summaries: Iterable[SummaryLike], given: CheckInput) -> list[Alert]:
-    """Every alert of every campaign, sorted by campaign and kind (the order `check --json` prints)."""
+def check_campaigns(summaries: Iterable[SummaryLike], given: CheckInput,
+                    others: Iterable[RateFigures] = ()) -> list[Alert]:
+    """Every alert of every campaign, sorted by campaign and kind (the order `check --json` prints).
+
+    `others`: rate figures of active campaigns not checked in detail (`could_alert` ruled them out); they
+    count in the sender baseline."""
     items = [(s, rate_figures(s, given.now_ms, given.delivery_window_s)) for s in summaries]
-    baseline = sender_baseline(f for _, f in items)
+    baseline = sender_baseline([*(f for _, f in items), *others])
     alerts: list[Alert] = []
     for summary, figures in items:
         t = given.thresholds.for_campaign(summary.campaign, summary.config_sets)

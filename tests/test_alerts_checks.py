@@ -33,9 +33,13 @@ def summary(campaign: str = "spring-042", *, sends: dict[int, int], send_only: d
     first = NOW_MIN - max(sends)
     last = NOW_MIN - min(sends)
     last_outcome = last if last_outcome_min is None else NOW_MIN - last_outcome_min
+    totals = {"send_only": stuck, "delayed": delayed, "delivered": sent - stuck - delayed}
+    if domains:  # the campaign's totals are its domains' sums, as in the store
+        totals = {state: sum(d.get(state, 0) for d in domains.values()) for state in ("send_only", "delayed",
+                                                                                       "delivered")}
     return CampaignSummary(
         campaign=campaign,
-        totals={"send_only": stuck, "delayed": delayed, "delivered": sent - stuck - delayed},
+        totals=totals,
         domains=domains or {"example.test": {"send_only": stuck, "delayed": delayed,
                                              "delivered": sent - stuck - delayed}},
         types={"Send": sent},

@@ -29,7 +29,7 @@ def test_each_alert_kind_fires_on_its_scenario_and_healthy_ones_stay_silent(redi
     store = open_store(redis_url)
     sim = ingest_scenario(store, scenario)
     run = collect_alerts(store, alert_settings(redis_url), ms(sim.now))
-    assert list(run.summaries) == [sim.campaign]
+    assert run.active == [sim.campaign]
     assert {a.kind for a in run.alerts} == EXPECTED_KINDS[scenario]
     assert all(a.campaign == sim.campaign for a in run.alerts)
 
@@ -58,7 +58,7 @@ def test_inactive_campaigns_are_not_checked(redis_url):
     store = open_store(redis_url)
     sim = ingest_scenario(store, "suppression_no_bounce_events")
     later = ms(sim.now + timedelta(hours=30))
-    assert collect_alerts(store, alert_settings(redis_url), later).summaries == {}
+    assert collect_alerts(store, alert_settings(redis_url), later).active == []
     longer = alert_settings(redis_url, SESBOT_ACTIVE_HOURS="48")
     assert {a.kind for a in collect_alerts(store, longer, later).alerts} >= {"send_only_rate"}
 

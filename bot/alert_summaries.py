@@ -1,0 +1,117 @@
+"""The campaign aggregates the alert checks read, reduced on the Redis server (bot/lua/alert_summary.lua).
+
+`Store.campaign_summary` returns every counter of a campaign (per minute of every event type, every domain and
+state); a check tick needs a small part of it: the totals, the Send-only and delayed minutes, the Send volume
+before the delivery window per hour, the latest event per type, and only the domains with pending recipients
+(plus the providers known by name). One script call per campaign (all its shards), 200 campaigns per pipeline round
+trip. On Redis Cluster a campaign's shards live in different hash slots, which one script cannot read: there the
+reader falls back to `Store.campaign_summary` (correct, slower).
+
+The result is a `CampaignSummary` holding only those parts (`partial_summary`): `events_by_minute["Send"]` has
+the settled Send volume collapsed onto the first minute of each hour, `domains` only the domains above, `types`
+and the other per-type minutes are empty. tests/test_alerts_summaries.py pins that the checks give the same
+alerts on it as on the full summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from bot.events import STATES
+from bot.keys import SHARDS
+from bot.store import CampaignSummary, Store
+from checks.send_only import MINUTE_MS
+
+PIPELINE_CAMPAIGNS = 200  # campaigns per pipeline round trip
+
+
+class AlertSummaryReader:
+    def __init__(self, store: Store, providers: Mapping[str, str] | None = None, *, cluster: bool = False) -> None:
+        self.store = store
+        self.cluster = cluster
+        self._provider_args = [x for pair in sorted((providers or {}).items()) for x in pair]
+        lua = resources.files("bot").joinpath("lua")
+        self._details = store.client.register_script(lua.joinpath("alert_summary.lua").read_text())
+        self._totals = store.client.register_script(lua.joinpath("alert_totals.lua").read_text())
+        self._config_sets: dict[str, str] = {}
+
+    def totals(self, campaigns: list[str]) -> dict[str, dict[str, int]] | None:
+        """Recipients per state of each campaign (one cheap script call each); None on Redis Cluster."""
+        if self.cluster:
+            return None
+        out: dict[str, dict[str, int]] = {}
+        keys = self.store.keys
+        for chunk in _chunks(campaigns):
+            pipe = self.store.client.pipeline(transaction=False)
+            for campaign in chunk:
+                self._totals(keys=[keys.aggregates(campaign, shard) for shard in range(SHARDS)], args=list(STATES),
+                             client=pipe)
+            for campaign, reply in zip(chunk, pipe.execute(), strict=True):
+                out[campaign] = dict(zip(STATES, (int(n) for n in reply), strict=True))
+        return out
+
+    def read(self, campaigns: list[str], now_ms: int, delivery_window_s: int,
+             min_pending: int = 1) -> dict[str, CampaignSummary]:
+        """The partial summary of each campaign that has aggregates. Domains (or providers) with fewer than
+        `min_pending` pending recipients, which no domain spike can name, are left out."""
+        if self.cluster:  # a campaign's shards span hash slots: no single script can read them all
+            full = ((c, self.store.campaign_summary(c)) for c in campaigns)
+            return {c: s for c, s in full if s is not None}
+        cut = (now_ms - delivery_window_s * 1000) // MINUTE_MS
+        out: dict[str, CampaignSummary] = {}
+        keys = self.store.keys
+        for chunk in _chunks(campaigns):
+            pipe = self.store.client.pipeline(transaction=False)
+            for campaign in chunk:
+                shard_keys = [k for shard in range(SHARDS) for k in (
+                    keys.aggregates(campaign, shard), keys.domains(campaign, shard), keys.minutes(campaign, shard))]
+                self._details(keys=shard_keys, args=[cut, max(1, min_pending), *self._provider_args], client=pipe)
+            for campaign, reply in zip(chunk, pipe.execute(), strict=True):
+                summary = self._summary(campaign, reply)
+                if summary is not None:
+                    out[campaign] = summary
+        return out
+
+    def _summary(self, campaign: str, reply: list[list[Any]]) -> CampaignSummary | None:
+        agg, domains, minutes, hours = reply
+        if not agg:
+            return None
+        summary = CampaignSummary(campaign)
+        for j in range(0, len(agg), 2):
+            name, value = agg[j].decode(), int(agg[j + 1])
+            if name.startswith("s|"):
+                summary.totals[name[2:]] = value
+            elif name.startswith("lt|"):
+                summary.last_event_ms[name[3:]] = value
+            elif name.startswith("cs|"):
+                summary.config_sets[self._config_set(name[3:])] = value
+            elif name == "last_send":
+                summary.last_send_ms = value
+            elif name == "first_send_neg":
+                summary.first_send_ms = -value
+        for j in range(0, len(domains), 3):
+            sent, pending = int(domains[j + 1]), int(domains[j + 2])
+            # the checks read a domain's states: its pending recipients as send_only, the others as delivered
+            summary.domains[domains[j].decode()] = {"send_only": pending, "delivered": sent - pending}
+        for j in range(0, len(minutes), 2):
+            kind, _, minute = minutes[j].decode().partition("|")
+            target = summary.send_only_by_minute if kind == "so" else summary.delayed_by_expiry_minute
+            target[int(minute)] = int(minutes[j + 1])
+        summary.events_by_minute = {"Send": {int(hours[j]) * 60: int(hours[j + 1]) for j in range(0, len(hours), 2)}}
+        for state in STATES:
+            summary.totals.setdefault(state, 0)
+        return summary
+
+    def _config_set(self, ident: str) -> str:
+        name = self._config_sets.get(ident)
+        if name is None:
+            raw = self.store.client.hget(self.store.keys.names("s"), ident)
+            name = raw.decode() if raw is not None else "(none)"
+            self._config_sets[ident] = name
+        return name
+
+
+def _chunks(items: list[str]) -> list[list[str]]:
+    return [items[i : i + PIPELINE_CAMPAIGNS] for i in range(0, len(items), PIPELINE_CAMPAIGNS)]
