@@ -38,6 +38,7 @@ TITLE_SIZE, LABEL_SIZE, TICK_SIZE, NOTE_SIZE = 17, 14, 12, 12
 MAX_TIMELINE_POINTS = 240
 TOP_DOMAINS = 8
 OUTCOME_STOP_GAP_MIN = 5  # Sends going on this long after the last outcome event: the outcomes stopped
+NOW_REACH_MIN = 180  # the timeline runs on to `now` when now is within max(this, 2 x the events' span) of them
 
 STATE_ORDER = ("send_only", "delayed", "delivered", "bounced", "suppressed", "complained", "rejected",
                "rendering_failed", "unknown")
@@ -174,6 +175,7 @@ class Timeline:
     last_send_minute: int | None = None
     outcomes_stopped: bool = False  # Sends went on for OUTCOME_STOP_GAP_MIN or more after the last outcome
     sends_after_stop: int = 0
+    now_minute: int | None = None  # set when the axis runs on to `now` after the last event
 
     @property
     def bins(self) -> int:
@@ -189,10 +191,13 @@ def timeline(events_by_minute: Mapping[str, Mapping[int, int]], now_ms: int | No
     if not minutes:
         return Timeline(0, 1)
     first, last = min(minutes), max(minutes)
+    extended = False
+    if now_minute is not None and last < now_minute <= last + max(NOW_REACH_MIN, 2 * (last - first + 1)):
+        last, extended = now_minute, True  # show the quiet stretch up to now: that is where things stopped
     span = last - first + 1
     bin_minutes = _nice_bin(span, max_points)
     bins = span // bin_minutes + (1 if span % bin_minutes else 0)
-    out = Timeline(first, bin_minutes)
+    out = Timeline(first, bin_minutes, now_minute=now_minute if extended else None)
     for etype in TIMELINE_TYPES:
         per = events_by_minute.get(etype) or {}
         if not any(n > 0 for n in per.values()):
@@ -381,6 +386,10 @@ def timeline_figure(events_by_minute: Mapping[str, Mapping[int, int]], now_ms: i
         ax.text(0.99, 0.06, f"{text}\nwhile {line.sends_after_stop:,} Sends went on", transform=ax.transAxes,
                 ha="right", va="bottom", fontsize=NOTE_SIZE, color="#a6341b",
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    if line.now_minute is not None:
+        ax.axvline(_minute_dt(line.now_minute), color="#555555", linestyle=":", linewidth=1.5)
+        ax.text(_minute_dt(line.now_minute), 0.98, "now ", transform=ax.get_xaxis_transform(), ha="right",
+                va="top", fontsize=NOTE_SIZE, color="#555555")
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=7, tz=UTC))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=UTC))
     ax.set_xlabel(f"UTC, {xs[0]:%Y-%m-%d}", fontsize=LABEL_SIZE)

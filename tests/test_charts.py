@@ -215,7 +215,25 @@ def test_timeline_of_a_healthy_campaign_has_no_gap(redis_url: str) -> None:
     line = timeline(summary.events_by_minute, now_ms(sim))
     assert not line.outcomes_stopped
     assert sum(line.series["Delivery"]) == sum(summary.events_by_minute["Delivery"].values())
-    assert not timeline_figure(summary.events_by_minute, now_ms(sim)).axes[0].texts
+    texts = [t.get_text() for t in timeline_figure(summary.events_by_minute, now_ms(sim)).axes[0].texts]
+    assert not [t for t in texts if "no outcome events" in t]
+
+
+def test_timeline_runs_on_to_now_where_sending_stopped(redis_url: str) -> None:
+    """A paused configuration set: Sends stop at minute 22 of 60, evaluated at minute 90; the axis reaches now."""
+    sim = simulate("account_paused", recipients=1000, seed=2)
+    summary = ingest(redis_url, sim)
+    line = timeline(summary.events_by_minute, now_ms(sim))
+    assert line.now_minute == now_ms(sim) // 60_000
+    assert line.start_minute + line.bins * line.bin_minutes > line.now_minute
+    last_send = max(m for m, n in summary.events_by_minute["Send"].items() if n)
+    quiet = line.series["Send"][(last_send - line.start_minute) // line.bin_minutes + 1:]
+    assert len(quiet) >= 60 // line.bin_minutes and not any(quiet)
+    assert not line.outcomes_stopped  # outcomes kept pace with the Sends that were made
+    texts = [t.get_text() for t in timeline_figure(summary.events_by_minute, now_ms(sim)).axes[0].texts]
+    assert "now " in texts
+    days_later = now_ms(sim) + 3 * 86_400_000
+    assert timeline(summary.events_by_minute, days_later).now_minute is None  # not stretched over days
 
 
 def test_timeline_bins_long_campaigns() -> None:
