@@ -101,16 +101,38 @@ def create_app(settings: Settings, deps: SlackDeps, *, socket_mode: bool = False
     return app
 
 
-def wsgi_handler(settings: Settings, store: Store) -> SlackRequestHandler:
+def wsgi_handler(settings: Settings, store: Store, deps: SlackDeps | None = None) -> SlackRequestHandler:
     """What bot/web.py serves at POST /slack/events (a WSGI callable)."""
-    return SlackRequestHandler(create_app(settings, SlackDeps.from_settings(settings, store)))
+    return SlackRequestHandler(create_app(settings, deps or SlackDeps.from_settings(settings, store)))
 
 
-def start_socket_mode(settings: Settings, store: Store) -> Any:
-    """Connect over Socket Mode (no public URL needed) and return the handler; it runs in its own threads."""
+def mount(settings: Settings, store: Store, *, socket_mode: bool = True) -> SlackRequestHandler | None:
+    """Slack for the web app: the /slack/events handler (None when Slack is off or only on Socket Mode), and with
+    SLACK_APP_TOKEN set, Socket Mode started in this process (unless `socket_mode` is False: the caller starts it
+    later, e.g. in the gunicorn worker after the fork). A partial configuration is a ConfigError naming what is
+    missing; none at all only turns Slack off, with one line in the log."""
+    if not (settings.slack_bot_token or settings.slack_signing_secret or settings.slack_app_token):
+        log.warning("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket "
+                    "Mode) to answer /ses")
+        return None
+    deps = SlackDeps.from_settings(settings, store)
+    if not settings.slack_app_token:
+        return wsgi_handler(settings, store, deps)
+    app = create_app(settings, deps, socket_mode=True)
+    if socket_mode:
+        start_socket_mode(settings, store, app=app)
+    return SlackRequestHandler(app) if settings.slack_signing_secret else None
+
+
+def start_socket_mode(settings: Settings, store: Store, *, app: App | None = None,
+                      deps: SlackDeps | None = None) -> Any:
+    """Connect over Socket Mode (no public URL needed: the app token opens a WebSocket through
+    apps.connections.open) and return the handler; it runs in its own threads until `handler.close()`."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    app = create_app(settings, SlackDeps.from_settings(settings, store), socket_mode=True)
+    check_slack_settings(settings, socket_mode=True)
+    if app is None:
+        app = create_app(settings, deps or SlackDeps.from_settings(settings, store), socket_mode=True)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
     handler.connect()
     log.info("Slack Socket Mode connected")

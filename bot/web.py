@@ -211,20 +211,20 @@ def build_deps(settings: Settings) -> WebDeps:
     )
 
 
-def create_wsgi_app(settings: Settings | None = None) -> WebApp:
+def create_wsgi_app(settings: Settings | None = None, *, socket_mode: bool = True) -> WebApp:
+    """`socket_mode`: start Slack's Socket Mode here when SLACK_APP_TOKEN is set (False: the caller does it)."""
     settings = settings or Settings.from_env()
     deps = build_deps(settings)
-    if settings.slack_bot_token and settings.slack_signing_secret:
-        from bot.slack_app import wsgi_handler
+    from bot.slack_app import mount
 
-        deps.slack = wsgi_handler(settings, deps.store)
+    deps.slack = mount(settings, deps.store, socket_mode=socket_mode)
     return WebApp(deps)
 
 
 def serve_forever(settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
-    app = create_wsgi_app(settings)
+    app = create_wsgi_app(settings, socket_mode=False)  # threads do not survive gunicorn's fork: see load()
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -235,6 +235,10 @@ def serve_forever(settings: Settings) -> int:
             self.cfg.set("accesslog", "-")
 
         def load(self) -> WebApp:
+            if settings.slack_app_token:  # in the worker, after the fork
+                from bot.slack_app import start_socket_mode
+
+                start_socket_mode(settings, app.deps.store)
             return app
 
     log.info("sesbot serving on port %s", settings.port)

@@ -149,9 +149,11 @@ class SlackApi:
     def _answer(self, method: str, args: dict[str, Any], headers: dict[str, str],
                 body: bytes) -> tuple[int, dict[str, Any]]:
         if method not in ("upload", "response_url"):
-            token = headers.get("Authorization", "").removeprefix("Bearer ") or args.get("token", "")
-            if not str(token).startswith("xox"):
+            token = str(headers.get("Authorization", "").removeprefix("Bearer ") or args.get("token", ""))
+            if not token.startswith(("xox", "xapp-")):
                 return 200, {"ok": False, "error": "not_authed"}
+            if token.startswith("xapp-") != (method == "apps.connections.open"):  # app tokens open sockets only
+                return 200, {"ok": False, "error": "not_allowed_token_type"}
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}
@@ -208,7 +210,7 @@ class SlackApi:
 
     def _apps_connections_open(self, args: dict[str, Any], body: bytes) -> tuple[int, dict[str, Any]]:
         if self.socket_url is None:
-            return 200, {"ok": False, "error": "not_allowed_token_type"}
+            return 200, {"ok": False, "error": "socket_mode_not_enabled"}
         return 200, {"ok": True, "url": self.socket_url}
 
     def _files_getUploadURLExternal(self, args: dict[str, Any], body: bytes) -> tuple[int, dict[str, Any]]:
