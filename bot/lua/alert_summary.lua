@@ -9,7 +9,8 @@
 -- ARGV[3..] pairs domain, provider: the providers known by name. A provider's domains are counted as one group
 -- and, when the group qualifies, each of its domains present in the campaign is reported, so its volume is whole.
 --
--- Fields are matched with HSCAN ... MATCH (in C) rather than in Lua: only the few fields wanted reach the script.
+-- Fields are matched with HSCAN ... MATCH (in C) rather than in Lua: only the few fields wanted reach the script,
+-- four scans per shard.
 -- Returns {agg, domains, minutes, hours}, summed over the shards given:
 --   agg      flat field/value pairs: states (s|, summed), latest event per type (lt|), configuration sets (cs|),
 --            last_send, first_send_neg (maxima)
@@ -65,15 +66,17 @@ end
 
 for k = 1, #KEYS, 3 do
   local agg, dom, min = KEYS[k], KEYS[k + 1], KEYS[k + 2]
-  scan(agg, 's|*', sum)
-  scan(agg, 'lt|*', max)
-  scan(agg, 'cs|*', max)
-  local ends = redis.call('HMGET', agg, 'last_send', 'first_send_neg')
-  if ends[1] then max('last_send', ends[1]) end
-  if ends[2] then max('first_send_neg', ends[2]) end
+  -- one scan for s|, lt|, cs|, last_send and first_send_neg (it also lets ct| and fd| through: skipped here)
+  scan(agg, '[slcf]*', function(f, v)
+    local a, b = string.byte(f, 1, 2)
+    if a == 115 and b == 124 then sum(f, v)  -- s|
+    elseif (a == 108 and b == 116) or (a == 99 and b == 115) then max(f, v)  -- lt|, cs|
+    elseif f == 'last_send' or f == 'first_send_neg' then max(f, v)
+    end
+  end)
 
-  scan(min, 'so|*', function(f, v) minutes[f] = (minutes[f] or 0) + tonumber(v) end)
-  scan(min, 'dl|*', function(f, v) minutes[f] = (minutes[f] or 0) + tonumber(v) end)
+  -- so| (Send-only by send minute) and dl| (delayed by expiry minute) in one scan
+  scan(min, '[sd][ol]|*', function(f, v) minutes[f] = (minutes[f] or 0) + tonumber(v) end)
   scan(min, 'e|Send|*', function(f, v)
     local m = tonumber(string.sub(f, 8))
     if m ~= nil and m < cut then
@@ -82,8 +85,7 @@ for k = 1, #KEYS, 3 do
     end
   end)
 
-  scan(dom, '*|send_only', pending)
-  scan(dom, '*|delayed', pending)
+  scan(dom, '*|[sd]e[nl][da][_y]*', pending)  -- the states send_only and delayed, no other
 end
 
 -- Second pass, once every shard's pending domains are known: each wanted domain's volume over all shards.
