@@ -7,6 +7,11 @@
 3. Times `why` to the verdict: `Investigator.investigate` with no AWS and no DNS (those steps come back skipped;
    their round trips are not the engine's speed and are excluded here; `why --json` reports them per step in
    `timings`). One cold run, then the median of --runs warm ones.
+   Then, reported separately, the same `why` with every step running against local servers on loopback (the
+   demo's: LocalAws loaded with an account state for this campaign, 50,000 addresses on its suppression list of
+   which 40,000 are Send-only recipients of the campaign, and the in-process DNS server): cold (suppression list
+   read whole into sesbot's Redis cache) and warm (cache fresh). Loopback round trips are far faster than real
+   AWS and DNS, so these show the cost of the work around the calls, not AWS's latency.
 4. Times DuckDB running the seed query over the same NDJSON: Send-only recipients grouped by domain, i.e.
    recipients of a Send with no outcome event (Delivery, Bounce, Complaint, DeliveryDelay, Reject, Rendering
    Failure: DeliveryDelay counts because sesbot's `delayed` is a state of its own), once with DuckDB's automatic
@@ -30,8 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -40,13 +46,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.ingest import Ingestor
 from bot.investigate import Investigator
 from bot.keys import KeySchema
-from bot.simulate import DEFAULT_START, fast_campaign_name, iter_campaign_fast
-from bot.store import Store
+from bot.simulate import (
+    ACCOUNT_ID,
+    DEFAULT_START,
+    FROM_DOMAIN,
+    MAIL_FROM_DOMAIN,
+    REGION,
+    SNS_ENDPOINT,
+    AwsState,
+    dns_zones,
+    fast_campaign_name,
+    iter_campaign_fast,
+    support_zones,
+)
+from bot.store import CampaignSummary, Store
 
 WHY_TARGET_S = 1.0
 SPEEDUP_TARGET = 10.0
 CHARTS_TARGET_S = 1.0
 DELIVERY_WINDOW_S = 900
+SUPPRESSED_COHORT = 40_000  # Send-only recipients put on the local suppression list
+SUPPRESSED_OTHERS = 10_000
 REDIS_ARGS = ("--save", "", "--appendonly", "no", "--hash-max-listpack-entries", "512",
               "--hash-max-listpack-value", "1024")
 
@@ -140,12 +160,79 @@ def time_duckdb(path: Path, explicit: bool) -> tuple[float, int, str]:
     return seconds, sum(n for _, n in rows), f"top {rows[0][0]} {rows[0][1]:,}" if rows else "no rows"
 
 
+def local_aws_state(store: Store, campaign: str, summary: CampaignSummary) -> AwsState:
+    """An account for the benchmark campaign: healthy, every event type published to a confirmed subscription,
+    CloudWatch counts equal to what was captured, 40,000 of the Send-only recipients and 10,000 other addresses on
+    the suppression list."""
+    listed_at = DEFAULT_START - timedelta(days=30)
+    cohort = [r.recipient for _, r in store.recipients_in_state(campaign, ("send_only",), limit=SUPPRESSED_COHORT)]
+    suppressed = [(a, "BOUNCE", listed_at) for a in cohort]
+    suppressed += [(f"old.subscriber{i}@mail-google.test", "BOUNCE", listed_at) for i in range(SUPPRESSED_OTHERS)]
+    config_set = next(iter(summary.config_sets))
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:ses-events"
+    metrics = {"Send": "Send", "Delivery": "Delivery", "Bounce": "Bounce", "Complaint": "Complaint",
+               "DeliveryDelay": "DeliveryDelay"}
+    cloudwatch = {config_set: {
+        metric: [(datetime.fromtimestamp(minute * 60, UTC), float(n))
+                 for minute, n in sorted(summary.events_by_minute.get(etype, {}).items())]
+        for etype, metric in metrics.items()}}
+    return AwsState(
+        region=REGION, account_id=ACCOUNT_ID, suppressed_destinations=suppressed,
+        account={"sending_enabled": True, "enforcement_status": "HEALTHY", "production_access_enabled": True,
+                 "suppressed_reasons": ["BOUNCE", "COMPLAINT"],
+                 "quota": {"max_24_hour_send": 2_000_000.0, "max_send_rate": 300.0,
+                           "sent_last_24_hours": float(summary.recipients)}},
+        configuration_sets={config_set: {
+            "sending_enabled": True, "max_delivery_seconds": None, "suppressed_reasons": None,
+            "tls_policy": "OPTIONAL", "reputation_metrics_enabled": True,
+            "event_destinations": [{"name": "sesbot", "enabled": True, "sns_topic_arn": topic,
+                                    "matching_types": ["SEND", "DELIVERY", "BOUNCE", "COMPLAINT", "DELIVERY_DELAY",
+                                                       "REJECT", "RENDERING_FAILURE", "OPEN", "CLICK"]}]}},
+        identity={"domain": FROM_DOMAIN, "verified": True, "dkim_tokens": [], "dkim_status": "SUCCESS",
+                  "mail_from_domain": MAIL_FROM_DOMAIN, "mail_from_status": "SUCCESS"},
+        cloudwatch=cloudwatch,
+        sns_topics={topic: {"subscriptions": [{"protocol": "https", "endpoint": SNS_ENDPOINT,
+                                               "status": "Confirmed"}]}},
+    )
+
+
+def time_with_local_servers(store: Store, campaign: str, now_ms: int, summary: CampaignSummary) -> dict[str, Any]:
+    from bot.aws_emulator import LocalAws
+    from bot.demo import local_aws_environment
+    from bot.demo_dns import DnspythonServer
+    from bot.investigate import build_investigator
+    from bot.settings import Settings
+    from bot.simulate_aws import load_aws_state, zones_with_tokens
+
+    state = local_aws_state(store, campaign, summary)
+    aws = LocalAws()
+    endpoint = aws.start()
+    dns_server = None
+    try:
+        with local_aws_environment(endpoint, REGION):
+            loaded = load_aws_state(state, aws)
+            zones = {**zones_with_tokens(dns_zones(), loaded.dkim_tokens),
+                     **support_zones(dkim_tokens=loaded.dkim_tokens)}
+            dns_server = DnspythonServer(zones).start()
+            settings = Settings(dns_nameservers=dns_server.nameserver, aws_region=REGION,
+                                delivery_window_s=DELIVERY_WINDOW_S)
+            investigator = build_investigator(settings, store)
+            cold = investigator.investigate(campaign, now_ms)
+            warm = investigator.investigate(campaign, now_ms)
+    finally:
+        if dns_server is not None:
+            dns_server.stop()
+        aws.stop()
+    return {"cold": cold, "warm": warm}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=1_000_000)
     parser.add_argument("--send-only", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=5, help="warm why runs (median reported)")
     parser.add_argument("--keep", type=Path, help="keep the NDJSON here instead of a temporary folder")
+    parser.add_argument("--no-local-aws", action="store_true", help="skip the run against local AWS and DNS")
     args = parser.parse_args()
 
     wall = time.perf_counter()
@@ -180,6 +267,11 @@ def main() -> int:
         why_s = statistics.median(totals)
         inv = runs[-1]
         sesbot_send_only = inv.summary.totals.get("send_only", 0)
+
+        local: dict[str, Any] = {}
+        if not args.no_local_aws:
+            progress("timing why with local AWS and DNS (loading the account state first)")
+            local = time_with_local_servers(store, campaign, now_ms, inv.summary)
 
         progress("timing DuckDB on the NDJSON (automatic schema, then explicit columns)")
         duck_auto = time_duckdb(events_path, explicit=False)
@@ -228,6 +320,16 @@ def main() -> int:
           f"{WHY_TARGET_S:g} s; min {totals[0]:.3f}, max {totals[-1]:.3f})")
     print(f"  per part                {step_times}")
     print(f"  verdict                 {causes} (AWS and DNS steps skipped: excluded)")
+    if local:
+        for label in ("cold", "warm"):
+            run = local[label]
+            parts = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in run.timings.items() if k != "total")
+            print(f"why, local AWS+DNS ({label}) {run.timings['total']:.3f} s: {parts}")
+        run = local["warm"]
+        statuses = ", ".join(f"{k} {v.status}" for k, v in run.steps.items())
+        causes_local = ", ".join(f"{c.cause} {c.score:.2f}" for c in run.causes[:3]) or "-"
+        print(f"  steps                   {statuses}")
+        print(f"  verdict                 {causes_local}")
     print(f"DuckDB, automatic schema  {speedup(duck_auto)}")
     print(f"DuckDB, explicit columns  {speedup(duck_cols)}")
     print(f"charts (4 PNGs)           warm median {charts_s:.3f} s ({verdict(charts_s <= CHARTS_TARGET_S)} <= "
