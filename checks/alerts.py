@@ -10,8 +10,9 @@ Four kinds (DESIGN §5 `check --json`):
   recipients sent before the window) crosses an absolute threshold AND is `baseline_ratio` times above a
   baseline (the lower of: the campaign's own earlier hours, the lower quartile of the sender's active campaigns;
   `baseline_default` when neither has volume), with minimum volumes so a small test send never pages.
-* `send_only_age`: Send-only recipients older than an age threshold, or delayed recipients whose retry deadline
-  is near (or already past with no outcome captured).
+* `send_only_age`: Send-only recipients older than an age threshold (at least `age_min_recipients` and
+  `age_min_rate` of the settled sends), or delayed recipients whose retry deadline is near (or already past with no
+  outcome captured).
 * `domain_spike`: one recipient domain (or provider, when a domain -> provider map is given) has a pending rate
   (Send-only or delayed) far above the rest of the campaign.
 * `ingestion_gap`: Send events kept arriving but no outcome event for N minutes, or the configuration set's SNS
@@ -64,6 +65,7 @@ class Thresholds:
     age_warning_s: int = 3600
     age_critical_s: int = 4 * 3600
     age_min_recipients: int = 10
+    age_min_rate: float = 0.01  # of the recipients sent before the window: a trickle of lost events is no page
     deadline_warning_s: int = 3600  # delayed recipients whose retry deadline is this close
     retry_deadline_s: int = SES_MAX_RETRY_S  # the configuration set's MaxDeliverySeconds if lower than 14 h
     # domain_spike
@@ -273,7 +275,8 @@ def check_send_only_rate(summary: SummaryLike, figures: RateFigures, t: Threshol
     )
 
 
-def check_send_only_age(summary: SummaryLike, now_ms: int, delivery_window_s: int, t: Thresholds) -> Alert | None:
+def check_send_only_age(summary: SummaryLike, rates: RateFigures, now_ms: int, delivery_window_s: int,
+                        t: Thresholds) -> Alert | None:
     figures = send_only_figures(summary.totals, summary.send_only_by_minute, now_ms, delivery_window_s,
                                 t.retry_deadline_s)
     older_warning = older_critical = 0
@@ -295,11 +298,13 @@ def check_send_only_age(summary: SummaryLike, now_ms: int, delivery_window_s: in
         elif expiry_ms - now_ms <= t.deadline_warning_s * 1000:
             near_deadline += n
     floor = t.age_min_recipients
+    # Send-only age counts only when it is more than a trickle: at least age_min_rate of the settled sends.
+    aged = max(floor, t.age_min_rate * rates.settled_sent)
     severity: Severity | None = None
     reasons: list[str] = []
-    if older_critical >= floor or figures.lost_count >= floor:
+    if older_critical >= aged or figures.lost_count >= aged:
         severity = Severity.CRITICAL
-    elif older_warning >= floor:
+    elif older_warning >= aged:
         severity = Severity.WARNING
     if severity is not None:
         reasons.append(f"{older_warning:,} Send-only recipients are older than {_duration(t.age_warning_s)} "
@@ -417,7 +422,7 @@ def check_campaigns(summaries: Iterable[SummaryLike], given: CheckInput,
         t = given.thresholds.for_campaign(summary.campaign, summary.config_sets)
         for alert in (
             check_send_only_rate(summary, figures, t, baseline),
-            check_send_only_age(summary, given.now_ms, given.delivery_window_s, t),
+            check_send_only_age(summary, figures, given.now_ms, given.delivery_window_s, t),
             check_domain_spike(summary, figures, t, given.providers),
             check_ingestion_gap(summary, given.now_ms, t, given.unconfirmed),
         ):

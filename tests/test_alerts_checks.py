@@ -111,9 +111,10 @@ def test_the_campaign_s_earlier_hours_are_a_baseline():
 
 
 def test_send_only_age_by_age_and_by_retry_deadline():
-    assert kinds(run(summary(sends={90: 2000}, send_only={90: 15})))["send_only_age"] == "warning"
-    assert kinds(run(summary(sends={300: 2000}, send_only={300: 15})))["send_only_age"] == "critical"
-    assert "send_only_age" not in kinds(run(summary(sends={90: 2000}, send_only={90: 5})))
+    assert kinds(run(summary(sends={90: 2000}, send_only={90: 25})))["send_only_age"] == "warning"
+    assert kinds(run(summary(sends={300: 2000}, send_only={300: 25})))["send_only_age"] == "critical"
+    assert "send_only_age" not in kinds(run(summary(sends={90: 2000}, send_only={90: 5})))  # < age_min_recipients
+    assert "send_only_age" not in kinds(run(summary(sends={90: 20_000}, send_only={90: 150})))  # < 1 %: a trickle
     near = run(summary(sends={600: 2000}, delayed_expiry={30: 40}))
     age = next(a for a in near if a.kind == "send_only_age")
     assert (str(age.severity), age.metrics["pending_near_deadline"]) == ("warning", 40)
