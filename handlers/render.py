@@ -177,20 +177,28 @@ def progress_text(campaign: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- why: verdict
-def evidence_counts(evidence: Mapping[str, Any]) -> str:
-    """Numbers only (lists become their length): evidence examples may hold addresses and stay out of channels."""
+def evidence_counts(evidence: Mapping[str, Any], max_items: int = 4) -> str:
+    """Numbers only: counts, and breakdowns (`by_reason: {BOUNCE: 30}`) with their largest items. Lists (examples,
+    which may hold addresses) stay out of channel posts; keys are escaped and any address in them masked."""
     parts = []
     for key, value in evidence.items():
+        label = escape(key).replace("_", " ")
         if key == "step" or isinstance(value, bool):
             continue
         if isinstance(value, int | float):
-            shown_value = f"{value:,}" if isinstance(value, int) else f"{value:,.3g}"
-        elif isinstance(value, list | tuple | dict):
-            shown_value = f"{len(value):,}"
-        else:
-            continue
-        parts.append(f"{escape(key).replace('_', ' ')}: {shown_value}")
-    return ", ".join(parts)
+            parts.append(f"{label}: {_number(value)}")
+        elif isinstance(value, Mapping):
+            numbers = sorted(((k, v) for k, v in value.items() if isinstance(v, int | float)
+                              and not isinstance(v, bool)), key=lambda kv: -kv[1])
+            if numbers:
+                shown_items = ", ".join(f"{free_text(k)} {_number(v)}" for k, v in numbers[:max_items])
+                more = f", +{len(numbers) - max_items}" if len(numbers) > max_items else ""
+                parts.append(f"{label}: {shown_items}{more}")
+    return "; ".join(parts)
+
+
+def _number(value: int | float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.3g}"
 
 
 def cause_block(rank: int, cause: Mapping[str, Any]) -> SectionBlock:
@@ -222,7 +230,9 @@ def send_only_line(report: Mapping[str, Any], delivery_window_s: int) -> str:
 
 def window_line(report: Mapping[str, Any], first_send_ms: int | None, last_send_ms: int | None) -> str:
     timings = report.get("timings") or {}
-    took = sum(v for v in timings.values() if isinstance(v, int | float))
+    took = timings.get("total")
+    if not isinstance(took, int | float):
+        took = sum(v for v in timings.values() if isinstance(v, int | float))
     return (f"Sends {when(first_send_ms)} – {when(last_send_ms)} · evaluated at {when(report.get('now'))}"
             f" · took {took:.1f} s")
 
