@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import threading
 from typing import Any
@@ -199,3 +200,39 @@ def test_rerun_posts_a_fresh_answer(slack_env: Any) -> None:
     env.action(Action.RERUN, "no-such-campaign", message_ts=verdict_ts(env))
     [reply] = env.api.wait_for("response_url")
     assert "Unknown campaign" in reply.args["text"]
+
+
+def test_unexpected_error_shows_only_a_reference_that_is_in_the_log(slack_env: Any,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    env = ready(slack_env)
+
+    class Broken:
+        def investigate(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("secret internals: redis://user:pw@host")
+
+    env.deps.investigator_factory = Broken  # type: ignore[assignment]
+    env.command(f"why {CAMPAIGN}")
+    [reply] = env.api.wait_for("response_url")
+    ref = re.search(r"reference `([0-9a-f]{8})`", reply.args["text"])
+    assert ref, reply.args
+    assert "secret internals" not in json.dumps(env.api.calls[-1].args) and "RuntimeError" not in reply.args["text"]
+    failed = env.api.calls_to("chat.update")[-1]  # the progress message says so, with the same reference
+    assert ref.group(1) in json.dumps(failed.args["blocks"])
+    logged = [r for r in caplog.records if ref.group(1) in r.getMessage()]
+    assert logged and logged[0].exc_info and "secret internals" in str(logged[0].exc_info[1])
+
+
+def test_chart_failure_is_said_in_the_thread_and_the_verdict_stands(slack_env: Any) -> None:
+    env = ready(slack_env)
+
+    def broken_charts(*args: Any) -> dict[str, bytes]:
+        raise ValueError("matplotlib exploded")
+
+    env.deps.chart_renderer = broken_charts
+    env.command(f"why {CAMPAIGN}")
+    notes = env.api.wait_for("chat.postMessage", 2)
+    assert notes[1].args["thread_ts"] == verdict_ts(env)
+    assert re.search(r"could not be drawn or uploaded \(reference `[0-9a-f]{8}`\)", notes[1].args["text"])
+    assert "matplotlib" not in notes[1].args["text"]
+    assert env.api.calls_to("chat.update")[-1].args["blocks"][0]["type"] == "header"
+    assert env.api.calls_to("files.completeUploadExternal") == []
