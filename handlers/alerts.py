@@ -77,7 +77,7 @@ def investigate_in_thread(client: Any, deps: Any, channel: str, campaign: str, t
                             first_send_ms=inv.summary.first_send_ms, last_send_ms=inv.summary.last_send_ms)
     progress.finish(verdict_text(report), blocks)
     save_report(deps.store, progress.channel, progress.ts, report)
-    why.upload_charts(client, deps, inv, report, progress.channel, progress.ts)
+    why.upload_charts(client, deps, inv, report, progress.channel, thread_ts)  # a thread has one parent ts
 
 
 def snooze(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
