@@ -29,7 +29,6 @@ from typing import Any
 import orjson
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.alert_summaries import AlertSummaryReader
 from bot.aws import AwsError, AwsUnavailable, SesAccount
@@ -195,15 +194,12 @@ def aws_for(settings: Settings) -> SesAccount | None:
 
 
 def web_client(settings: Settings) -> WebClient:
-    """slack_sdk's client for alerts: SLACK_API_URL, retries on 429 (Retry-After) and on connection errors."""
+    """The Slack app's Web API client (SLACK_API_URL; 429s retried after Retry-After, dropped connections
+    retried), for posting from the scheduler and `sesbot check --post`."""
+    from bot.slack_app import build_client
+
     settings.require("slack_bot_token")
-    kwargs: dict[str, Any] = {"token": settings.slack_bot_token, "timeout": 15}
-    if settings.slack_api_url:
-        kwargs["base_url"] = settings.slack_api_url
-    client = WebClient(**kwargs)
-    client.retry_handlers = [ConnectionErrorRetryHandler(max_retry_count=1),
-                             RateLimitErrorRetryHandler(max_retry_count=3)]
-    return client
+    return build_client(settings)
 
 
 def campaign_figures(summary: CampaignSummary, now_ms: int, delivery_window_s: int) -> dict[str, Any]:
