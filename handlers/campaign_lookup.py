@@ -1,8 +1,7 @@
-"""An unknown campaign name becomes a user error listing the closest names the store knows."""
+"""An unknown campaign name becomes a user error listing the closest names the store knows (as the CLI does)."""
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from bot.cli import NotFound
@@ -22,8 +21,11 @@ class UnknownCampaign(NotFound):
         super().__init__(f"Unknown campaign {code(campaign)}.{hint} Try {COMMAND} {Subcommand.CAMPAIGNS}.")
 
 
-def close_matches(name: str, known: list[str]) -> list[str]:
-    return difflib.get_close_matches(name, known, n=CLOSE_MATCHES, cutoff=0.5)
+def close_matches(store: Any, name: str) -> list[str]:
+    """The engine's own suggestions (`Investigator.close_matches`: similar names and names containing it)."""
+    from bot.investigate import Investigator
+
+    return Investigator(store, None, None).close_matches(name)[:CLOSE_MATCHES]
 
 
 def require_campaign(store: Any, name: str) -> str:
@@ -34,4 +36,4 @@ def require_campaign(store: Any, name: str) -> str:
     lowered = {c.lower(): c for c in known}
     if name.lower() in lowered:
         return lowered[name.lower()]
-    raise UnknownCampaign(name, close_matches(name, known))
+    raise UnknownCampaign(name, close_matches(store, name))

@@ -116,8 +116,9 @@ def run_why(client: Any, deps: SlackDeps, channel: str, campaign: str, *, thread
 
 
 def retry_deadline_of(report: Mapping[str, Any]) -> int:
+    """The engine's retry deadline (the configuration sets' MaxDeliverySeconds), SES's 14 h when unknown."""
     account = (report.get("steps") or {}).get("account") or {}
-    deadline = (account.get("data") or {}).get("retry_deadline_s")
+    deadline = report.get("retry_deadline_s") or (account.get("data") or {}).get("retry_deadline_s")
     return int(deadline) if isinstance(deadline, int | float) and deadline > 0 else SES_MAX_RETRY_S
 
 

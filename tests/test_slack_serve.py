@@ -70,3 +70,16 @@ def test_serve_answers_over_socket_mode_and_http(slack_api: SlackApi, socket_ser
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
     assert "xoxb-serve" not in out + err and "xapp-1-serve" not in out + err  # tokens never logged
+
+
+def test_serve_names_missing_slack_configuration_in_one_line(redis_url: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "REDIS_URL": redis_url, "PORT": str(free_port()),
+           "SLACK_BOT_TOKEN": "xoxb-half-configured"}
+    env.pop("SLACK_SIGNING_SECRET", None)
+    env.pop("SLACK_APP_TOKEN", None)
+    done = subprocess.run([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env, text=True,
+                          capture_output=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "SLACK_SIGNING_SECRET is not set" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr and "xoxb-half-configured" not in done.stderr
