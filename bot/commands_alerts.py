@@ -94,7 +94,7 @@ def thresholds(args: argparse.Namespace, settings: Settings) -> int:
     book = load_thresholds(settings, store)
     effective = (book.for_campaign(args.campaign) if args.campaign is not None
                  else book.for_campaign("", [args.configuration_set]) if args.configuration_set is not None
-                 else book.for_campaign(""))
+                 else book.base())
     report = {"scope": scope, "stored": stored_thresholds(store), "effective": effective.to_dict(),
               "defaults": Thresholds().to_dict()}
     if args.json:

@@ -109,6 +109,7 @@ def start_scheduler(settings: Settings, store: Store, client: Any = None) -> tup
 
 def run_until_stopped(settings: Settings, store: Store) -> int:
     """`sesbot scheduler`: run the jobs until SIGTERM or SIGINT."""
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our job logs each run itself, in one line
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -158,6 +158,10 @@ class ThresholdBook:
                              combine(self.configuration_sets, other.configuration_sets),
                              combine(self.campaigns, other.campaigns))
 
+    def base(self) -> Thresholds:
+        """The defaults with the book's `default` overrides: what applies to a campaign without its own."""
+        return replace(Thresholds(), **self.default)
+
     def for_campaign(self, campaign: str, config_sets: Iterable[str] = ()) -> Thresholds:
         values: dict[str, int | float] = dict(self.default)
         for config_set in sorted(config_sets):
