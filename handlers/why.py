@@ -46,27 +46,47 @@ def campaign_argument(command: Mapping[str, Any]) -> str:
 
 
 class Progress:
-    """The "Investigating…" message, edited as steps finish (from any thread) and finally replaced by the verdict."""
+    """The "Investigating…" message, edited as steps finish and finally replaced by the verdict.
+
+    `on_step` (called by the engine as each step finishes, on its own thread) only records the result: one editor
+    thread sends the edits, each with every step finished so far, so a slow or rate-limited Slack never holds up
+    the investigation; steps that finish while an edit is on its way are sent together in the next one.
+    """
 
     def __init__(self, client: Any, channel: str, ts: str, campaign: str, step_names: tuple[str, ...]) -> None:
         self.client, self.channel, self.ts, self.campaign = client, channel, ts, campaign
         self.step_names = step_names
         self.done: dict[str, dict[str, Any]] = {}
-        self.finished = False
-        self._lock = threading.Lock()  # edits go out one at a time, each with every step finished so far
+        self._changed = threading.Condition()
+        self._version = 0
+        self._closed = False
+        self._editor = threading.Thread(target=self._edit_loop, name=f"progress-{ts}", daemon=True)
+        self._editor.start()
 
     def on_step(self, name: str, result: Any) -> None:
-        with self._lock:
-            if self.finished:
-                return
+        with self._changed:
             self.done[name] = result.to_dict() if hasattr(result, "to_dict") else dict(result)
-            blocks = progress_blocks(self.campaign, self.step_names, self.done)
-            self._update(progress_text(self.campaign), blocks)
+            self._version += 1
+            self._changed.notify()
 
     def finish(self, text: str, blocks: list[Any]) -> None:
-        with self._lock:
-            self.finished = True
-            self._update(text, blocks, required=True)
+        """Stop the progress edits (the last one in flight completes first), then show `blocks`."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        self._editor.join(timeout=60)
+        self._update(text, blocks, required=True)
+
+    def _edit_loop(self) -> None:
+        sent = 0
+        while True:
+            with self._changed:
+                while self._version == sent and not self._closed:
+                    self._changed.wait()
+                if self._closed:
+                    return
+                sent, done = self._version, dict(self.done)
+            self._update(progress_text(self.campaign), progress_blocks(self.campaign, self.step_names, done))
 
     def _update(self, text: str, blocks: list[Any], required: bool = False) -> None:
         try:

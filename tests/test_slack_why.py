@@ -51,8 +51,33 @@ def run_why(env: SlackEnv, text: str = f"why {CAMPAIGN}") -> tuple[SlackCall, li
     return posted, env.api.calls_to("chat.update")
 
 
+def pace_steps(env: SlackEnv) -> None:
+    """Wrap the real engine so each finished step is reported only once the previous progress edit reached
+    Slack: every step then gets its own edit (without pacing, steps finishing together share one)."""
+    real_factory = env.deps.investigator_factory
+    assert real_factory is not None
+
+    class Paced:
+        def __init__(self) -> None:
+            self.inner = real_factory()
+
+        def investigate(self, campaign: str, now_ms: int, on_step: Any = None) -> Any:
+            reported = 0
+
+            def paced(name: str, result: Any) -> None:
+                nonlocal reported
+                on_step(name, result)
+                reported += 1
+                env.api.wait_for("chat.update", reported)
+
+            return self.inner.investigate(campaign, now_ms, on_step=paced)
+
+    env.deps.investigator_factory = Paced  # type: ignore[assignment]
+
+
 def test_why_posts_progress_then_verdict_then_charts_in_the_thread(slack_env: Any) -> None:
     env = ready(slack_env)
+    pace_steps(env)
     posted, updates = run_why(env)
     assert posted.args["channel"] == CHANNEL
     assert posted.args["text"] == f"Investigating {CAMPAIGN}…"
@@ -102,7 +127,7 @@ def test_ack_does_not_wait_for_the_investigation(slack_env: Any) -> None:
     assert env.api.calls_to("chat.update") == []
     release.set()
     env.api.wait_for("files.completeUploadExternal")
-    assert len(env.api.calls_to("chat.update")) == 8
+    assert env.api.calls_to("chat.update")[-1].args["blocks"][0]["type"] == "header"  # the verdict came after
 
 
 def test_why_campaign_words_and_unknown_campaign_close_matches(slack_env: Any) -> None:
@@ -134,7 +159,8 @@ def test_rate_limited_post_is_retried_once_without_duplicate(slack_env: Any) -> 
     assert len([k for k in env.api.messages if k[0] == CHANNEL]) == 1
     updates = [c for c in env.api.calls if c.method == "chat.update"]
     assert [c.status for c in updates].count(429) == 1
-    assert len([c for c in updates if c.status == 200]) == 8
+    assert updates[-1].status == 200 and updates[-1].args["blocks"][0]["type"] == "header"
+    assert next(c.args for c in updates if c.status == 429) in [c.args for c in updates if c.status == 200]
 
 
 
