@@ -4,6 +4,7 @@ scenario investigated end to end on this machine, no credentials, no network).""
 from __future__ import annotations
 
 import argparse
+import logging
 import shlex
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,8 @@ def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo_redis import DemoSetupError
 
     scenario = _check_scenario(args.scenario)
+    if not getattr(args, "verbose", False):  # the demo says what it starts in its own progress lines
+        logging.getLogger("bot.aws_emulator").setLevel(logging.WARNING)
     if not 1 <= args.recipients <= 200_000:
         raise UsageError(f"--recipients must be between 1 and 200,000, not {args.recipients}")
     try:
