@@ -71,6 +71,7 @@ class SlackApi:
     usergroups: dict[str, list[str]] = field(default_factory=dict)  # "S123" -> ["U1", ...]
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)  # extra conversations.info answers
     socket_url: str | None = None  # what apps.connections.open returns
+    private_channels: set[str] = field(default_factory=set)  # the bot is not a member: posting there fails
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -166,7 +167,7 @@ class SlackApi:
 
     def _chat_postMessage(self, args: dict[str, Any], body: bytes) -> tuple[int, dict[str, Any]]:
         channel = args.get("channel")
-        if not channel:
+        if not channel or channel in self.private_channels:
             return 200, {"ok": False, "error": "channel_not_found"}
         if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
             return 200, {"ok": False, "error": "no_text"}

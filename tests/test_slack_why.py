@@ -262,3 +262,12 @@ def test_chart_failure_is_said_in_the_thread_and_the_verdict_stands(slack_env: A
     assert "matplotlib" not in notes[1].args["text"]
     assert env.api.calls_to("chat.update")[-1].args["blocks"][0]["type"] == "header"
     assert env.api.calls_to("files.completeUploadExternal") == []
+
+
+def test_why_where_the_bot_cannot_post_says_how_to_invite_it(slack_env: Any) -> None:
+    env = ready(slack_env)
+    env.api.private_channels.add(CHANNEL)
+    env.command(f"why {CAMPAIGN}")
+    [reply] = env.api.wait_for("response_url")
+    assert reply.args["response_type"] == "ephemeral"
+    assert reply.args["text"].startswith("I can't post in this channel. Invite me with /invite @sesbot")
