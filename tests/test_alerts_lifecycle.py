@@ -214,3 +214,17 @@ def test_check_post_through_the_command_line(redis_url, slack_api, monkeypatch, 
     assert cli.run(["check", "--post", "--now", sim.now.isoformat()]) == 0
     assert "nothing to change" in capsys.readouterr().err
     assert len(channel_posts(slack_api)) == 1 and channel_posts(slack_api)[0].token == "xoxb-cli"
+
+
+def test_alert_key_names_are_pinned_and_share_one_slot():
+    from redis.crc import key_slot
+
+    from bot.keys import KeySchema
+
+    s = KeySchema("sb")
+    names = [s.alert_incidents(), s.alert_claim("a{b}"), s.alert_snooze("spring"), s.alert_muted(),
+             s.alert_thresholds()]
+    assert names == ["sb:{a}:incidents", "sb:{a}:claim:a%7Bb%7D", "sb:{a}:snooze:spring", "sb:{a}:muted",
+                     "sb:{a}:thresholds"]
+    assert len({key_slot(n.encode()) for n in names}) == 1
+    assert s.lock("job:alerts") == "sb:lock:job:alerts"
