@@ -132,7 +132,7 @@ def run_why(client: Any, deps: SlackDeps, channel: str, campaign: str, *, thread
                             first_send_ms=summary.first_send_ms, last_send_ms=summary.last_send_ms)
     progress.finish(verdict_text(report), blocks)
     save_report(deps.store, progress.channel, progress.ts, report)
-    upload_charts(client, deps, inv, report, progress.channel, progress.ts)
+    upload_charts(client, deps, inv, report, progress.channel, thread_ts or progress.ts)  # a thread's parent
 
 
 def retry_deadline_of(report: Mapping[str, Any]) -> int:
