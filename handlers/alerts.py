@@ -45,39 +45,13 @@ def _user(body: dict[str, Any]) -> str:
 
 def investigate(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any,
                 deps: Any) -> None:
+    """The `/ses why` answer (progress edited as steps finish, verdict, charts) in the alert's thread."""
+    from handlers.why import run_why
+
     ack()
     channel, thread_ts, name = _where(body)
     deps.access.require_channel(channel, name)
-    investigate_in_thread(client, deps, channel, _campaign(action), thread_ts)
-
-
-def investigate_in_thread(client: Any, deps: Any, channel: str, campaign: str, thread_ts: str) -> None:
-    """The `/ses why` flow of handlers.why (progress edited as steps finish, verdict, charts), in the thread."""
-    from bot.investigate import CampaignNotFound
-    from bot.slack_cache import save_report
-    from handlers import why
-    from handlers.campaign_lookup import UnknownCampaign, require_campaign
-    from handlers.errors import reference, unexpected_text
-    from handlers.render import context, verdict_blocks, verdict_text
-    from handlers.text import escape
-
-    campaign = require_campaign(deps.store, campaign)
-    step_names = why.steps()
-    progress = why.post_progress(client, channel, campaign, step_names, thread_ts=thread_ts)
-    try:
-        inv = deps.investigator().investigate(campaign, deps.clock_ms(), on_step=progress.on_step)
-    except CampaignNotFound as exc:
-        progress.finish(f"Unknown campaign {escape(campaign)}", [context(f"Unknown campaign `{escape(campaign)}`.")])
-        raise UnknownCampaign(exc.campaign, list(exc.close_matches)) from None
-    except Exception as exc:
-        progress.finish("The investigation failed", [context(unexpected_text(reference(exc)))])
-        raise
-    report = inv.to_json()
-    blocks = verdict_blocks(report, steps=step_names, delivery_window_s=deps.settings.delivery_window_s,
-                            first_send_ms=inv.summary.first_send_ms, last_send_ms=inv.summary.last_send_ms)
-    progress.finish(verdict_text(report), blocks)
-    save_report(deps.store, progress.channel, progress.ts, report)
-    why.upload_charts(client, deps, inv, report, progress.channel, thread_ts)  # a thread has one parent ts
+    run_why(client, deps, channel, _campaign(action), thread_ts=thread_ts)
 
 
 def snooze(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
