@@ -29,8 +29,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.alert_run import collect_alerts
 from bot.alert_summaries import AlertSummaryReader
-from bot.alerts import collect_alerts
 from bot.events import FLAG_SUPPRESSED, Event
 from bot.keys import KeySchema
 from bot.settings import Settings

@@ -44,7 +44,8 @@ def _scheduler_parser(sub: Any, report: Callable[[str, str], argparse.ArgumentPa
 
 @command("check")
 def check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.alerts import aws_for, collect_alerts, lifecycle_for
+    from bot.alert_run import aws_for, collect_alerts
+    from bot.alerts import lifecycle_for
 
     if args.post:
         settings.require("slack_bot_token", "alert_channel")
@@ -68,7 +69,7 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("thresholds")
 def thresholds(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.alerts import load_thresholds, set_thresholds, stored_thresholds
+    from bot.alert_run import load_thresholds, set_thresholds, stored_thresholds
 
     store = open_store(settings)
     scope = (f"campaign:{args.campaign}" if args.campaign is not None

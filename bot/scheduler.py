@@ -21,7 +21,8 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.alerts import AlertLifecycle, aws_for, collect_alerts, lifecycle_for
+from bot.alert_run import aws_for, collect_alerts
+from bot.alerts import AlertLifecycle, lifecycle_for
 from bot.aws import SesAccount
 from bot.settings import Settings
 from bot.store import Store

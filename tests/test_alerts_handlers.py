@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.alerts import AlertLifecycle, collect_alerts, web_client
+from bot.alert_run import collect_alerts
+from bot.alerts import AlertLifecycle, web_client
 from bot.cli import UsageError
 from handlers import alerts as alert_handlers
 from handlers.alert_blocks import AlertAction

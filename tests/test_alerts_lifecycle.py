@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from bot import cli
-from bot.alerts import AlertLifecycle, collect_alerts, web_client
+from bot.alert_run import collect_alerts
+from bot.alerts import AlertLifecycle, web_client
 from handlers.alert_blocks import AlertAction
 from tests.alerts_support import alert_settings, deliveries_for, ingest_records, ingest_scenario, ms, open_store
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from bot import cli
-from bot.alerts import collect_alerts, set_thresholds
+from bot.alert_run import collect_alerts, set_thresholds
 from bot.aws import SesAccount
 from bot.reports import iso
 from tests.alerts_support import alert_settings, deliveries_for, ingest_records, ingest_scenario, ms, open_store

@@ -7,7 +7,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from bot.alerts import AlertLifecycle, collect_alerts, web_client
+from bot.alert_run import collect_alerts
+from bot.alerts import AlertLifecycle, web_client
 from bot.simulate import simulate
 from handlers.alert_blocks import AlertAction
 from tests.alerts_support import ms
