@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -261,6 +262,9 @@ def parse_payload(payload: Any, campaign_tag: str = "campaign", parsed: Parsed |
 def _unwrap(payload: Any, campaign_tag: str, out: Parsed, depth: int) -> None:
     if depth > 6:
         raise RecordError("envelopes nested too deeply")
+    if isinstance(payload, bytes) and payload[:1] == b"{":  # the common case (file lines, bodies): no decode
+        with contextlib.suppress(orjson.JSONDecodeError):  # invalid UTF-8 or JSON: the text path decides below
+            payload = orjson.loads(payload)
     if isinstance(payload, bytes | bytearray | memoryview | str):
         text = payload.strip() if isinstance(payload, str) else bytes(payload).decode("utf-8", "replace").strip()
         if text == SES_TOPIC_VALIDATION:

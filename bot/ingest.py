@@ -23,11 +23,11 @@ from typing import IO, Any
 import orjson
 
 from bot.events import Event, Parsed, parse_payload
-from bot.store import RecordResult, Store
+from bot.store import PreparedBatch, RecordResult, Store
 
 log = logging.getLogger(__name__)
 
-BATCH_EVENTS = 5000
+BATCH_EVENTS = 20_000  # records per Store.record call: ~100+ events per campaign shard script call
 MAX_REASONS = 10
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz", ".txt")
 
@@ -70,12 +70,15 @@ class IngestSummary:
 
 
 class BatchWriter:
-    """Writes event batches to the store from a thread while the caller parses the next one."""
+    """Writes event batches to the store from a thread while the caller parses the next one.
+
+    The caller's thread also prepares each batch (`Store.prepare`: hashing, grouping per hash slot, packing), so
+    the writer thread only sends it and waits for Redis, and Redis merges one batch while Python builds the next."""
 
     def __init__(self, store: Store, summary: IngestSummary) -> None:
         self.store = store
         self.summary = summary
-        self._queue: queue.Queue[list[Event] | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[PreparedBatch | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sesbot-writer", daemon=True)
         self._thread.start()
@@ -85,14 +88,14 @@ class BatchWriter:
             if self._error is not None:
                 continue
             try:
-                self.summary.add_result(self.store.record(batch))
+                self.summary.add_result(self.store.commit(batch))
             except BaseException as exc:  # handed to the caller's thread by close()
                 self._error = exc
 
     def put(self, batch: list[Event]) -> None:
         if self._error is not None:
             raise self._error
-        self._queue.put(batch)
+        self._queue.put(self.store.prepare(batch))
 
     def close(self) -> None:
         self._queue.put(None)

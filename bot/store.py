@@ -21,12 +21,13 @@ import msgpack
 import redis
 
 from bot.events import STATES, TYPE_CODES, TYPE_NAMES, Event
-from bot.keys import BUCKETS, DAY_MS, SHARDS, KeySchema, hash8, locate, locate_index, send_day
+from bot.keys import BUCKETS, DAY_MS, SHARDS, KeySchema, hash8, locate, locate_index
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_S = 14 * 86_400
 TTL_REFRESH_S = 3600
+WRITTEN_MAX = 2_000_000  # index entries remembered as written before the memory is cleared
 UNTAGGED = ""  # campaign name of messages sent without the campaign tag
 
 _SES_ID = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})-(\d{6})$")
@@ -131,6 +132,11 @@ class Store:
         self._ids: dict[str, dict[str, int]] = {"c": {}, "s": {}}
         self._names: dict[str, dict[int, str]] = {"c": {}, "s": {}}
         self._ttl_refreshed: dict[str, float] = {}
+        # index entries this process has written (message hashes, recipient+message hashes, days), see record()
+        self._indexed_messages: set[bytes] = set()
+        self._indexed_entries: set[bytes] = set()
+        self._days_written: set[int] = set()
+        self._written_since = time.monotonic()
 
     def _ttl_due(self, keys: list[Any]) -> bytes:
         """1-based indexes of the keys whose TTL this process has not refreshed within TTL_REFRESH_S.
@@ -175,62 +181,128 @@ class Store:
     # ---------------------------------------------------------------- writes
     def record(self, events: list[Event]) -> RecordResult:
         """Merge events into the store. Returns only once Redis has them all (the caller may then acknowledge)."""
-        result = RecordResult(events=len(events))
+        return self.commit(self.prepare(events))
+
+    def prepare(self, events: list[Event]) -> PreparedBatch:
+        """The Python half of `record`: one pass over the events builds, per hash slot, one script call of the batch
+        (`route` per message slot: index the message, or look up / park a tagless event; `merge` per campaign
+        shard; `index` per recipient slot) in a pipeline that `commit` sends. Index entries this process already
+        wrote (within TTL_REFRESH_S) are not sent again. A writer thread can `commit` one batch while the caller
+        prepares the next, so Redis works while Python parses."""
+        prepared = PreparedBatch(len(events))
         if not events:
-            return result
+            return prepared
         self._ensure_ids("c", {e.campaign for e in events if e.campaign is not None})
         self._ensure_ids("s", {e.config_set for e in events if e.config_set})
-        hashes: dict[str, bytes] = {}
-
-        def hashed(text: str) -> bytes:
-            h = hashes.get(text)
-            if h is None:
-                h = hashes[text] = hash8(text)
-            return h
+        self._expire_written()
+        campaign_ids = self._ids["c"]
+        known_messages, known_entries = self._indexed_messages, self._indexed_entries
+        messages: dict[str, _Message] = {}
+        recipients: dict[str, tuple[bytes, int, int, str]] = {}
+        route_ops: dict[int, _RouteBatch] = {}
+        merges: dict[tuple[str, int], _MergeBatch] = {}
+        index_ops: dict[int, _IndexBatch] = {}
+        new_messages: set[bytes] = set()
+        new_entries: set[bytes] = set()
+        last_send: dict[str, int] = {}
+        first_send: dict[str, int] = {}
+        days: set[int] = set()
+        tagless: list[Event] = []
+        keys = self.keys
+        config_set_ids = self._ids["s"]
+        for event in events:
+            message_id = event.message_id
+            message = messages.get(message_id)
+            if message is None:
+                message = messages[message_id] = _Message(message_id)
+            h = message.h
+            day = event.send_ms // DAY_MS
+            days.add(day)
+            rcpt = recipients.get(event.recipient)
+            if rcpt is None:
+                rcpt = recipients[event.recipient] = _recipient(event.recipient)
+            campaign = event.campaign
+            if campaign is None:
+                tagless.append(event)
+                route = route_ops.get(message.ishard)
+                if route is None:
+                    route = route_ops[message.ishard] = _RouteBatch()
+                route.add("R", keys.message_index(message.ishard, day, message.ibucket), h, _pack_orphan(event),
+                          keys.orphans(message.ishard, day))
+                route.events.append(event)
+            else:
+                if h not in new_messages and h not in known_messages:
+                    new_messages.add(h)
+                    route = route_ops.get(message.ishard)
+                    if route is None:
+                        route = route_ops[message.ishard] = _RouteBatch()
+                    route.add("S", keys.message_index(message.ishard, day, message.ibucket), h,
+                              campaign_ids[campaign], keys.orphans(message.ishard, day))
+                    route.events.append(event)
+                merge = merges.get((campaign, message.shard))
+                if merge is None:
+                    merge = merges[(campaign, message.shard)] = _MergeBatch(keys, campaign, message.shard)
+                event_type = event.type
+                code = TYPE_CODES.get(event_type)
+                merge.buckets.add(message.bucket)
+                merge.events.append((
+                    message.bucket, h, message.packed_id, event.send_ms,
+                    config_set_ids.get(event.config_set or "", 0), event.recipient, rcpt[3],
+                    event_type if code is None else code, event_type, event.time_ms - event.send_ms, event.detail,
+                    event.flags, event.expires_ms, event.outgoing_ip or "", event.from_domain or "",
+                ))
+                if event_type == "Send":
+                    if event.send_ms > last_send.get(campaign, -1):
+                        last_send[campaign] = event.send_ms
+                    if event.send_ms < first_send.get(campaign, event.send_ms + 1):
+                        first_send[campaign] = event.send_ms
+            entry = rcpt[0] + h
+            if entry not in new_entries and entry not in known_entries:
+                new_entries.add(entry)
+                index = index_ops.get(rcpt[1])
+                if index is None:
+                    index = index_ops[rcpt[1]] = _IndexBatch()
+                index.add(keys.recipient_index(rcpt[1], day, rcpt[2]), entry)
 
         pipe = self.client.pipeline(transaction=False)
-        route_ops: dict[int, _RouteBatch] = {}
-        tagless: list[Event] = []
-        tagged: list[Event] = []
-        indexed: set[bytes] = set()
-        campaign_ids = self._ids["c"]
-        for event in events:
-            if event.campaign is None:
-                tagless.append(event)
-            else:
-                tagged.append(event)
-            h = hashed(event.message_id)
-            if event.campaign is not None:
-                if h in indexed:  # one index entry per message and batch
-                    continue
-                indexed.add(h)
-            shard, bucket = locate_index(h)
-            batch = route_ops.get(shard)
-            if batch is None:
-                batch = route_ops[shard] = _RouteBatch()
-            day = send_day(event.send_ms)
-            index_key = self.keys.message_index(shard, day, bucket)
-            orphan_key = self.keys.orphans(shard, day)
-            if event.campaign is None:
-                batch.add("R", index_key, h, _pack_orphan(event), orphan_key)
-            else:
-                batch.add("S", index_key, h, campaign_ids[event.campaign], orphan_key)
-            batch.events.append(event)
         for batch in route_ops.values():
             self._route(keys=batch.keys, args=[_pack(batch.ops), self.index_ttl_ms, self._ttl_due(batch.keys)],
                         client=pipe)
-        merges = self._queue_merges(tagged, pipe, hashed)
-        self._queue_indexes(events, pipe, hashed)
-        replies = pipe.execute()
+        self._queue_merges(merges, pipe)
+        for index in index_ops.values():
+            self._index(keys=index.keys, args=[_pack(index.entries), self.index_ttl_ms, self._ttl_due(index.keys)],
+                        client=pipe)
+        if last_send:
+            pipe.zadd(self.keys.campaigns(), last_send, gt=True)
+            pipe.zadd(self.keys.campaigns_first(), first_send, lt=True)
+        new_days = days - self._days_written
+        if new_days:
+            pipe.zadd(self.keys.days(), {str(d): d for d in new_days})
+        prepared.pipe, prepared.route_batches, prepared.merges = pipe, list(route_ops.values()), len(merges)
+        prepared.messages, prepared.tagless = messages, tagless
+        prepared.new_messages, prepared.new_entries, prepared.new_days = new_messages, new_entries, new_days
+        return prepared
 
-        route_replies = replies[: len(route_ops)]
-        for changed, unchanged in replies[len(route_ops) : len(route_ops) + merges]:
+    def commit(self, prepared: PreparedBatch) -> RecordResult:
+        """Send a prepared batch (and, when tagless events found their campaign or a Send released events waiting
+        for it, the follow-up merges). Returns once Redis has them all."""
+        result = RecordResult(events=prepared.events)
+        if prepared.pipe is None:
+            return result
+        replies = prepared.pipe.execute()
+        self._indexed_messages.update(prepared.new_messages)
+        self._indexed_entries.update(prepared.new_entries)
+        self._days_written.update(prepared.new_days)
+        route_batches, merges, messages = prepared.route_batches, prepared.merges, prepared.messages
+
+        route_replies = replies[: len(route_batches)]
+        for changed, unchanged in replies[len(route_batches) : len(route_batches) + merges]:
             result.changed += changed
             result.unchanged += unchanged
 
         second: list[Event] = []
         orphan_fields: list[tuple[str, bytes]] = []
-        for batch, (resolved, orphans) in zip(route_ops.values(), route_replies, strict=True):
+        for batch, (resolved, orphans) in zip(route_batches, route_replies, strict=True):
             for op_number, campaign_id in resolved:
                 event = batch.events[op_number - 1]
                 event.campaign = self._name("c", int(campaign_id))
@@ -247,12 +319,17 @@ class Store:
                         waiting.config_set = send.config_set
                     second.append(waiting)
                 orphan_fields.append((batch.orphan_key_of(op_number), batch.field_of(op_number)))
-        result.waiting = sum(1 for e in tagless if e.campaign is None)
+        result.waiting = sum(1 for e in prepared.tagless if e.campaign is None)
         if second:
             pipe = self.client.pipeline(transaction=False)
             self._ensure_ids("s", {e.config_set for e in second if e.config_set})
-            count = self._queue_merges(second, pipe, hashed)
-            for changed, unchanged in pipe.execute()[:count]:
+            groups: dict[tuple[str, int], _MergeBatch] = {}
+            recipients: dict[str, tuple[bytes, int, int, str]] = {}
+            for event in second:
+                message = messages.get(event.message_id) or _Message(event.message_id)
+                self._add_merge(groups, event, message, recipients)
+            self._queue_merges(groups, pipe)
+            for changed, unchanged in pipe.execute()[: len(groups)]:
                 result.changed += changed
                 result.unchanged += unchanged
         if orphan_fields:
@@ -262,70 +339,42 @@ class Store:
             pipe.execute()
         return result
 
-    def _queue_merges(self, events: list[Event], pipe: Any, hashed: Any) -> int:
-        groups: dict[tuple[str, int], _MergeBatch] = {}
-        config_set_ids = self._ids["s"]
-        for event in events:
-            campaign = event.campaign
-            assert campaign is not None
-            h = hashed(event.message_id)
-            shard, bucket = locate(h)
-            batch = groups.get((campaign, shard))
-            if batch is None:
-                batch = groups[(campaign, shard)] = _MergeBatch(self.keys, campaign, shard)
-            code = TYPE_CODES.get(event.type)
-            batch.buckets.add(bucket)
-            batch.events.append(
-                (
-                    bucket,
-                    h,
-                    pack_message_id(event.message_id),
-                    event.send_ms,
-                    config_set_ids.get(event.config_set or "", 0),
-                    event.recipient,
-                    event.recipient.rpartition("@")[2],
-                    event.type if code is None else code,
-                    event.type,
-                    event.time_ms - event.send_ms,
-                    event.detail,
-                    event.flags,
-                    event.expires_ms,
-                    event.outgoing_ip or "",
-                    event.from_domain or "",
-                )
-            )
+    def _expire_written(self) -> None:
+        """Forget which index entries this process wrote once an hour (or when the sets grow large), so an index
+        that expired or was rebuilt is written again."""
+        now = time.monotonic()
+        if (now - self._written_since > TTL_REFRESH_S
+                or len(self._indexed_entries) + len(self._indexed_messages) > WRITTEN_MAX):
+            self._indexed_messages.clear()
+            self._indexed_entries.clear()
+            self._days_written.clear()
+            self._written_since = now
+
+    def _add_merge(self, groups: dict[tuple[str, int], _MergeBatch], event: Event, message: _Message,
+                   recipients: dict[str, tuple[bytes, int, int, str]]) -> None:
+        campaign = event.campaign
+        assert campaign is not None
+        batch = groups.get((campaign, message.shard))
+        if batch is None:
+            batch = groups[(campaign, message.shard)] = _MergeBatch(self.keys, campaign, message.shard)
+        rcpt = recipients.get(event.recipient)
+        if rcpt is None:
+            rcpt = recipients[event.recipient] = _recipient(event.recipient)
+        code = TYPE_CODES.get(event.type)
+        batch.buckets.add(message.bucket)
+        batch.events.append((
+            message.bucket, message.h, message.packed_id, event.send_ms,
+            self._ids["s"].get(event.config_set or "", 0), event.recipient, rcpt[3],
+            event.type if code is None else code, event.type, event.time_ms - event.send_ms, event.detail,
+            event.flags, event.expires_ms, event.outgoing_ip or "", event.from_domain or "",
+        ))
+
+    def _queue_merges(self, groups: dict[tuple[str, int], _MergeBatch], pipe: Any) -> None:
         for batch in groups.values():
             due = _unpack_due(self._ttl_due(batch.keys))
             due += [1000 + b for b in batch.buckets if self._ttl_due_one((batch.campaign, batch.shard, b))]
             self._merge(keys=batch.keys, args=[_pack(batch.events), self.retention_ms, _pack(due), batch.prefix],
                         client=pipe)
-        return len(groups)
-
-    def _queue_indexes(self, events: list[Event], pipe: Any, hashed: Any) -> None:
-        by_shard: dict[int, _IndexBatch] = {}
-        last_send: dict[str, int] = {}
-        first_send: dict[str, int] = {}
-        days: set[int] = set()
-        for event in events:
-            h = hashed(event.recipient)
-            shard, bucket = locate_index(h)
-            day = send_day(event.send_ms)
-            days.add(day)
-            batch = by_shard.get(shard)
-            if batch is None:
-                batch = by_shard[shard] = _IndexBatch()
-            batch.add(self.keys.recipient_index(shard, day, bucket), h + hashed(event.message_id))
-            if event.type == "Send" and event.campaign is not None:
-                c = event.campaign
-                last_send[c] = max(last_send.get(c, 0), event.send_ms)
-                first_send[c] = min(first_send.get(c, event.send_ms), event.send_ms)
-        for batch in by_shard.values():
-            self._index(keys=batch.keys, args=[_pack(batch.entries), self.index_ttl_ms, self._ttl_due(batch.keys)],
-                        client=pipe)
-        if last_send:
-            pipe.zadd(self.keys.campaigns(), last_send, gt=True)
-            pipe.zadd(self.keys.campaigns_first(), first_send, lt=True)
-        pipe.zadd(self.keys.days(), {str(d): d for d in days})
 
     # ---------------------------------------------------------------- counters
     def count(self, path: str, **counts: int) -> None:
@@ -639,6 +688,40 @@ def _pack(value: Any) -> bytes:
 
 def _unpack_due(packed: bytes) -> list[int]:
     return list(msgpack.unpackb(packed))
+
+
+@dataclass
+class PreparedBatch:
+    """A batch `Store.prepare` built and `Store.commit` sends."""
+
+    events: int
+    pipe: Any = None
+    route_batches: list[_RouteBatch] = field(default_factory=list)
+    merges: int = 0
+    messages: dict[str, _Message] = field(default_factory=dict)
+    tagless: list[Event] = field(default_factory=list)
+    new_messages: set[bytes] = field(default_factory=set)
+    new_entries: set[bytes] = field(default_factory=set)
+    new_days: set[int] = field(default_factory=set)
+
+
+class _Message:
+    """Where one message's record and index entries live, computed once per batch."""
+
+    __slots__ = ("bucket", "h", "ibucket", "ishard", "packed_id", "shard")
+
+    def __init__(self, message_id: str) -> None:
+        self.h = h = hash8(message_id)
+        self.shard, self.bucket = h[0] % SHARDS, h[1] % BUCKETS  # keys.locate
+        self.ishard, self.ibucket = h[2] % SHARDS, h[3] % BUCKETS  # keys.locate_index
+        self.packed_id = pack_message_id(message_id)
+
+
+def _recipient(address: str) -> tuple[bytes, int, int, str]:
+    """(hash8, index shard, index bucket, domain) of a recipient address."""
+    h = hash8(address)
+    shard, bucket = locate_index(h)
+    return h, shard, bucket, address.rpartition("@")[2]
 
 
 class _MergeBatch:
