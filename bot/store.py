@@ -129,8 +129,8 @@ class Store:
         self._route = client.register_script(_script("route"))
         self._assign = client.register_script(_script("assign_ids"))
         self._index = client.register_script(_script("index"))
-        self._ids: dict[str, dict[str, int]] = {"c": {}, "s": {}}
-        self._names: dict[str, dict[int, str]] = {"c": {}, "s": {}}
+        self._ids: dict[str, dict[str, int]] = {"c": {}, "s": {}, "d": {}}
+        self._names: dict[str, dict[int, str]] = {"c": {}, "s": {}, "d": {}}
         self._ttl_refreshed: dict[str, float] = {}
         # index entries this process has written (message hashes, recipient+message hashes, days), see record()
         self._indexed_messages: set[bytes] = set()
@@ -194,6 +194,7 @@ class Store:
             return prepared
         self._ensure_ids("c", {e.campaign for e in events if e.campaign is not None})
         self._ensure_ids("s", {e.config_set for e in events if e.config_set})
+        self._ensure_ids("d", {e.recipient.rpartition("@")[2] for e in events})
         self._expire_written()
         campaign_ids = self._ids["c"]
         known_messages, known_entries = self._indexed_messages, self._indexed_entries
@@ -220,7 +221,7 @@ class Store:
             days.add(day)
             rcpt = recipients.get(event.recipient)
             if rcpt is None:
-                rcpt = recipients[event.recipient] = _recipient(event.recipient)
+                rcpt = recipients[event.recipient] = self._recipient(event.recipient)
             campaign = event.campaign
             if campaign is None:
                 tagless.append(event)
@@ -247,7 +248,7 @@ class Store:
                 merge.buckets.add(message.bucket)
                 merge.events.append((
                     message.bucket, h, message.packed_id, event.send_ms,
-                    config_set_ids.get(event.config_set or "", 0), event.recipient, rcpt[3],
+                    config_set_ids.get(event.config_set or "", 0), rcpt[4], rcpt[3],
                     event_type if code is None else code, event_type, event.time_ms - event.send_ms, event.detail,
                     event.flags, event.expires_ms, event.outgoing_ip or "", event.from_domain or "",
                 ))
@@ -256,7 +257,7 @@ class Store:
                         last_send[campaign] = event.send_ms
                     if event.send_ms < first_send.get(campaign, event.send_ms + 1):
                         first_send[campaign] = event.send_ms
-            entry = rcpt[0] + h
+            entry = rcpt[0][4:8] + h
             if entry not in new_entries and entry not in known_entries:
                 new_entries.add(entry)
                 index = index_ops.get(rcpt[1])
@@ -359,15 +360,31 @@ class Store:
             batch = groups[(campaign, message.shard)] = _MergeBatch(self.keys, campaign, message.shard)
         rcpt = recipients.get(event.recipient)
         if rcpt is None:
-            rcpt = recipients[event.recipient] = _recipient(event.recipient)
+            rcpt = recipients[event.recipient] = self._recipient(event.recipient)
         code = TYPE_CODES.get(event.type)
         batch.buckets.add(message.bucket)
         batch.events.append((
             message.bucket, message.h, message.packed_id, event.send_ms,
-            self._ids["s"].get(event.config_set or "", 0), event.recipient, rcpt[3],
+            self._ids["s"].get(event.config_set or "", 0), rcpt[4], rcpt[3],
             event.type if code is None else code, event.type, event.time_ms - event.send_ms, event.detail,
             event.flags, event.expires_ms, event.outgoing_ip or "", event.from_domain or "",
         ))
+
+    def _recipient(self, address: str) -> tuple[bytes, int, int, str, str]:
+        """(hash8, index shard, index bucket, domain, record key) of a recipient address. The record key is the
+        address with its domain replaced by the domain's numeric id (`local@\\0<id>`): ~15 bytes less per recipient
+        (`_address` turns it back)."""
+        h = hash8(address)
+        shard, bucket = locate_index(h)
+        local, _, domain = address.rpartition("@")
+        domain_id = self._ids["d"].get(domain)
+        return h, shard, bucket, domain, address if domain_id is None else f"{local}@\0{domain_id}"
+
+    def _address(self, key: bytes) -> str:
+        local, at, domain = key.decode("utf-8", "replace").rpartition("@")
+        if at and domain.startswith("\0"):
+            domain = self._name("d", int(domain[1:])) or f"(domain {domain[1:]})"
+        return f"{local}{at}{domain}"
 
     def _queue_merges(self, groups: dict[tuple[str, int], _MergeBatch], pipe: Any) -> None:
         for batch in groups.values():
@@ -510,13 +527,13 @@ class Store:
         address = address.strip().lower()
         h = hash8(address)
         shard, bucket = locate_index(h)
-        prefix = _glob_escape(h)
+        prefix = _glob_escape(h[4:8])
         message_hashes: list[bytes] = []
         for day in self._days():
             key = self.keys.recipient_index(shard, day, bucket)
             for field_name in self.client.hscan_iter(key, match=prefix + b"*", count=1000):
                 name = field_name[0] if isinstance(field_name, tuple) else field_name
-                message_hashes.append(name[8:16])
+                message_hashes.append(name[4:12])
         out: list[MessageRecord] = []
         for mh in dict.fromkeys(message_hashes):
             record = self._message_by_hash(mh, address)
@@ -573,7 +590,7 @@ class Store:
                 views.append(EventView(name or str(key), send_ms + offset,
                                        detail.decode("utf-8", "replace"), expires))
             views.sort(key=lambda v: (v.time_ms, v.type))
-            out.append(RecipientRecord(address.decode(), state_of(flags, {v.type for v in views}), flags,
+            out.append(RecipientRecord(self._address(address), state_of(flags, {v.type for v in views}), flags,
                                        tuple(views)))
         out.sort(key=lambda r: r.recipient)
         return MessageRecord(unpack_message_id(packed_id), campaign, self._name("s", cs_id), send_ms, tuple(out))
@@ -715,13 +732,6 @@ class _Message:
         self.shard, self.bucket = h[0] % SHARDS, h[1] % BUCKETS  # keys.locate
         self.ishard, self.ibucket = h[2] % SHARDS, h[3] % BUCKETS  # keys.locate_index
         self.packed_id = pack_message_id(message_id)
-
-
-def _recipient(address: str) -> tuple[bytes, int, int, str]:
-    """(hash8, index shard, index bucket, domain) of a recipient address."""
-    h = hash8(address)
-    shard, bucket = locate_index(h)
-    return h, shard, bucket, address.rpartition("@")[2]
 
 
 class _MergeBatch:
