@@ -7,6 +7,8 @@ Campaign slot ``{c:<campaign>:<shard>}`` (shard = first hash byte of the message
 is spread over SHARDS slots, aggregates are kept per shard and summed when read.
 
     <p>:rec:{c:C:S}:<bucket>   hash  field hash8(message id) -> msgpack message record      TTL retention
+                                     {packed id, send ms, config-set id, {"local@\\0<domain id>" ->
+                                     {flags, {type -> offset ms | {offset, detail, expiry}}}}}
     <p>:agg:{c:C:S}            hash  state / config-set / type / IP / send-window counters   TTL retention
     <p>:dom:{c:C:S}            hash  "<domain>|<state>" -> recipients                        TTL retention
     <p>:min:{c:C:S}            hash  per-minute counters ("so|<minute>", "e|<type>|<minute>", "dl|<minute>")
@@ -19,11 +21,13 @@ Message slot ``{m:<shard>}`` (shard from the message-id hash), partitioned by th
 
 Recipient slot ``{r:<shard>}`` (shard from the address hash), partitioned by day like the message index:
 
-    <p>:ri:{r:S}:<day>:<bucket>   hash  hash8(address) + hash8(message id) -> ""             TTL retention + 1 d
+    <p>:ri:{r:S}:<day>:<bucket>   hash  hash8(address)[4:8] + hash8(message id) -> ""       TTL retention + 1 d
+                                        (shard and bucket come from bytes 2-3 of the address hash, these four
+                                        bytes narrow the bucket down; the records confirm the address)
 
 Global slot ``{g}`` (small, no TTL unless noted):
 
-    <p>:{g}:ids:<kind>     hash  name -> numeric id (kind "c" campaign, "s" configuration set)
+    <p>:{g}:ids:<kind>     hash  name -> numeric id (kind "c" campaign, "s" configuration set, "d" recipient domain)
     <p>:{g}:names:<kind>   hash  numeric id -> name
     <p>:{g}:seq:<kind>     string  last id handed out
     <p>:{g}:campaigns      zset  campaign -> last send time (epoch ms)
@@ -38,6 +42,17 @@ Alert slot ``{a}`` (channel alerts, bot/alerts.py; small, no TTL unless noted):
     <p>:{a}:snooze:<campaign>  string  user who snoozed the campaign's alerts                        TTL snooze
     <p>:{a}:muted              hash    campaign -> user who muted its alerts
     <p>:{a}:thresholds         hash    "default" | "campaign:<name>" | "configuration_set:<name>" -> JSON
+
+Redis Cluster: every script call names its keys, and all of them share one hash tag: `route` the message slot's
+index buckets and orphan hashes, `merge` the campaign shard's aggregates, domains and minutes (it builds that
+shard's record-bucket keys itself from a prefix carrying the same tag), `index` the recipient slot's buckets,
+`assign_ids` the global slot. A batch therefore costs one script call per slot it touches, and a cluster client
+routes each call by its first key to the node that owns the slot (Store takes the client it is given; the tests
+and benchmarks run a single server, not a cluster). One large campaign is spread over SHARDS slots, so over up to
+SHARDS nodes; readers sum the shards. Persistence is a
+deployment property: run Redis with `appendonly yes` and `appendfsync everysec` (at most a second of acknowledged
+writes at risk on a power loss, none on a process crash), and keep the raw-event archive (bot/archive.py) to rebuild
+from with `sesbot ingest ARCHIVE_DIR` (the merge is idempotent).
 """
 
 from __future__ import annotations
