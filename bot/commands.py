@@ -10,6 +10,7 @@ from bot.ingest import Ingestor
 from bot.keys import KeySchema
 from bot.redis_conn import connect
 from bot.reports import (
+    age,
     campaign_label,
     campaigns_report,
     iso,
@@ -64,20 +65,10 @@ def campaigns(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{'campaign':32} {'recipients':>10} {'send-only':>10} {'rate':>7} {'stuck':>8} {'oldest':>8}  last send")
     for row in report["campaigns"]:
         so = row["send_only"]
-        oldest = _age(so["oldest_age_s"])
+        oldest = age(so["oldest_age_s"], compact=True)
         print(f"{campaign_label(row['campaign'])[:32]:32} {row['recipients']:>10,} {so['count']:>10,} "
               f"{so['rate']:>7.1%} {so['stuck_count']:>8,} {oldest:>8}  {row['last_send'] or '-'}")
     return 0
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86_400:.0f}d"
 
 
 @command("message")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli import NotFound, UsageError, command, extend_parser, print_json
-from bot.reports import iso, parse_now, to_ms
+from bot.reports import age, iso, parse_now, to_ms
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # the engine (boto3, dnspython) is imported when a command runs, so `sesbot --help` stays quick
@@ -129,20 +129,10 @@ def _write_charts(render: Any, investigation: Investigation, folder: Path) -> li
     return written
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86_400:.0f} d"
-
-
 def print_investigation(inv: Investigation) -> None:
     so = inv.send_only
     print(f"{inv.campaign} as of {iso(inv.now_ms)}: {inv.summary.recipients:,} recipients, {so.count:,} Send-only "
-          f"({so.rate:.1%}), {so.stuck_count:,} stuck, oldest {_age(so.oldest_age_s)}; "
+          f"({so.rate:.1%}), {so.stuck_count:,} stuck, oldest {age(so.oldest_age_s)}; "
           f"{inv.summary.totals.get('delayed', 0):,} delayed")
     print()
     print("Verdict")

@@ -30,6 +30,20 @@ def to_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def age(seconds: float | None, *, compact: bool = False) -> str:
+    """How long ago, in minutes under an hour, hours (one decimal) under two days, then days; "-" for no age.
+    ``compact`` writes "12m" instead of "12 min", for the fixed-width columns of the text table."""
+    if seconds is None:
+        return "-"
+    if seconds < 3600:
+        value, unit, short_unit = f"{seconds / 60:.0f}", "min", "m"
+    elif seconds < 172_800:
+        value, unit, short_unit = f"{seconds / 3600:.1f}", "h", "h"
+    else:
+        value, unit, short_unit = f"{seconds / 86_400:.0f}", "d", "d"
+    return value + short_unit if compact else f"{value} {unit}"
+
+
 def campaign_row(summary: CampaignSummary, now_ms: int, delivery_window_s: int) -> dict[str, Any]:
     figures = send_only_figures(summary.totals, summary.send_only_by_minute, now_ms, delivery_window_s)
     return {

@@ -23,12 +23,12 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.reports import age
 from handlers.ids import COMMAND, Action, Subcommand
 from handlers.text import (
     CONTEXT_TEXT_MAX,
     PLAIN_TEXT_MAX,
     SECTION_TEXT_MAX,
-    age,
     clip,
     code,
     escape,

@@ -47,13 +47,3 @@ def clip(text: str, limit: int) -> str:
 
 def percent(rate: float) -> str:
     return f"{rate:.1%}"
-
-
-def age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86_400:.0f} d"
