@@ -197,7 +197,11 @@ def ses_record_events(record: dict[str, Any], campaign_tag: str = "campaign") ->
     body = _object(record, _TYPE_OBJECT.get(event_type, event_type[:1].lower() + event_type[1:].replace(" ", "")))
     per_recipient: list[tuple[str, dict[str, Any]]]
     if event_type == "Delivery":
-        per_recipient = _recipient_list(body.get("recipients", [a for a, _ in destination]), "delivery.recipients")
+        delivered = body.get("recipients")
+        if delivered is None or delivered == mail.get("destination"):  # the usual case: no second normalization
+            per_recipient = destination
+        else:
+            per_recipient = _recipient_list(delivered, "delivery.recipients")
     elif event_type == "Bounce":
         per_recipient = _recipient_list(body.get("bouncedRecipients", []), "bounce.bouncedRecipients")
         sub_type = _name(body.get("bounceSubType"))

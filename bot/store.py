@@ -194,12 +194,11 @@ class Store:
             return prepared
         self._ensure_ids("c", {e.campaign for e in events if e.campaign is not None})
         self._ensure_ids("s", {e.config_set for e in events if e.config_set})
-        self._ensure_ids("d", {e.recipient.rpartition("@")[2] for e in events})
         self._expire_written()
         campaign_ids = self._ids["c"]
         known_messages, known_entries = self._indexed_messages, self._indexed_entries
         messages: dict[str, _Message] = {}
-        recipients: dict[str, tuple[bytes, int, int, str]] = {}
+        recipients: dict[str, tuple[bytes, int, int, str, str]] = {}
         route_ops: dict[int, _RouteBatch] = {}
         merges: dict[tuple[str, int], _MergeBatch] = {}
         index_ops: dict[int, _IndexBatch] = {}
@@ -217,14 +216,13 @@ class Store:
             if message is None:
                 message = messages[message_id] = _Message(message_id)
             h = message.h
-            day = event.send_ms // DAY_MS
-            days.add(day)
             rcpt = recipients.get(event.recipient)
             if rcpt is None:
                 rcpt = recipients[event.recipient] = self._recipient(event.recipient)
             campaign = event.campaign
             if campaign is None:
                 tagless.append(event)
+                day = event.send_ms // DAY_MS
                 route = route_ops.get(message.ishard)
                 if route is None:
                     route = route_ops[message.ishard] = _RouteBatch()
@@ -234,6 +232,8 @@ class Store:
             else:
                 if h not in new_messages and h not in known_messages:
                     new_messages.add(h)
+                    day = event.send_ms // DAY_MS
+                    days.add(day)
                     route = route_ops.get(message.ishard)
                     if route is None:
                         route = route_ops[message.ishard] = _RouteBatch()
@@ -257,9 +257,11 @@ class Store:
                         last_send[campaign] = event.send_ms
                     if event.send_ms < first_send.get(campaign, event.send_ms + 1):
                         first_send[campaign] = event.send_ms
-            entry = rcpt[0][4:8] + h
+            entry = rcpt[0] + h
             if entry not in new_entries and entry not in known_entries:
                 new_entries.add(entry)
+                day = event.send_ms // DAY_MS
+                days.add(day)
                 index = index_ops.get(rcpt[1])
                 if index is None:
                     index = index_ops[rcpt[1]] = _IndexBatch()
@@ -325,7 +327,7 @@ class Store:
             pipe = self.client.pipeline(transaction=False)
             self._ensure_ids("s", {e.config_set for e in second if e.config_set})
             groups: dict[tuple[str, int], _MergeBatch] = {}
-            recipients: dict[str, tuple[bytes, int, int, str]] = {}
+            recipients: dict[str, tuple[bytes, int, int, str, str]] = {}
             for event in second:
                 message = messages.get(event.message_id) or _Message(event.message_id)
                 self._add_merge(groups, event, message, recipients)
@@ -352,7 +354,7 @@ class Store:
             self._written_since = now
 
     def _add_merge(self, groups: dict[tuple[str, int], _MergeBatch], event: Event, message: _Message,
-                   recipients: dict[str, tuple[bytes, int, int, str]]) -> None:
+                   recipients: dict[str, tuple[bytes, int, int, str, str]]) -> None:
         campaign = event.campaign
         assert campaign is not None
         batch = groups.get((campaign, message.shard))
@@ -371,14 +373,17 @@ class Store:
         ))
 
     def _recipient(self, address: str) -> tuple[bytes, int, int, str, str]:
-        """(hash8, index shard, index bucket, domain, record key) of a recipient address. The record key is the
-        address with its domain replaced by the domain's numeric id (`local@\\0<id>`): ~15 bytes less per recipient
-        (`_address` turns it back)."""
+        """(index entry prefix, index shard, index bucket, domain, record key) of a recipient address. The record
+        key is the address with its domain replaced by the domain's numeric id (`local@\\0<id>`): ~15 bytes less
+        per recipient (`_address` turns it back)."""
         h = hash8(address)
         shard, bucket = locate_index(h)
         local, _, domain = address.rpartition("@")
         domain_id = self._ids["d"].get(domain)
-        return h, shard, bucket, domain, address if domain_id is None else f"{local}@\0{domain_id}"
+        if domain_id is None:  # a domain this process has not seen: one round trip, once
+            self._ensure_ids("d", [domain])
+            domain_id = self._ids["d"][domain]
+        return h[4:8], shard, bucket, domain, f"{local}@\0{domain_id}"
 
     def _address(self, key: bytes) -> str:
         local, at, domain = key.decode("utf-8", "replace").rpartition("@")
