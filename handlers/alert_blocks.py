@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -20,6 +19,7 @@ from slack_sdk.models.blocks import (
 )
 
 from checks.alerts import Alert
+from handlers.ids import AlertAction
 
 SECTION_LIMIT = 2900  # Slack's section text limit is 3,000 characters
 HEADER_LIMIT = 150
@@ -33,13 +33,6 @@ KIND_TITLES = {
     "ingestion_gap": "Ingestion gap",
 }
 SEVERITY_ICONS = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":white_circle:"}
-
-
-class AlertAction(StrEnum):
-    INVESTIGATE = "alert_investigate"
-    SNOOZE = "alert_snooze"
-    MUTE = "alert_mute"
-    UNMUTE = "alert_unmute"
 
 
 def clip(text: str, limit: int) -> str:

@@ -1,8 +1,11 @@
 """The buttons of a channel alert: "Investigate" (the `why` answer in the alert's thread), "Snooze 1h",
 "Mute campaign", and "Unmute" on the mute note.
 
-Each listener acks at once; the button's value is the campaign. Snooze and mute are kept in Redis through
-bot.alerts, so every replica's scheduler sees them at its next run.
+Each listener acks and hands its work to the app's executor (handlers.background.after_ack, as every other
+listener does): a listener that raised right after `ack()` could reset Bolt's acknowledgement before Bolt saw it,
+and under load the request then went unanswered for 3 s and ended as a 404. The `answer_*` functions do the work
+and raise `UsageError` for a bad button; the one error handler answers it. The button's value is the campaign.
+Snooze and mute are kept in Redis through bot.alerts, so every replica's scheduler sees them at its next run.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Any
 from bot import alerts
 from bot.cli import UsageError
 from handlers import alert_blocks
-from handlers.alert_blocks import AlertAction
+from handlers.background import after_ack
+from handlers.ids import AlertAction
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +48,39 @@ def _user(body: dict[str, Any]) -> str:
 
 
 def investigate(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any,
-                deps: Any) -> None:
+                respond: Callable[..., Any], deps: Any) -> None:
+    ack()
+    after_ack(deps, body, respond, lambda: answer_investigate(body, action, client, deps))
+
+
+def snooze(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any,
+           respond: Callable[..., Any], deps: Any) -> None:
+    ack()
+    after_ack(deps, body, respond, lambda: answer_snooze(body, action, client, deps))
+
+
+def mute(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any,
+         respond: Callable[..., Any], deps: Any) -> None:
+    ack()
+    after_ack(deps, body, respond, lambda: answer_mute(body, action, client, deps))
+
+
+def unmute(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any,
+           respond: Callable[..., Any], deps: Any) -> None:
+    ack()
+    after_ack(deps, body, respond, lambda: answer_unmute(body, action, client, deps))
+
+
+def answer_investigate(body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
     """The `/ses why` answer (progress edited as steps finish, verdict, charts) in the alert's thread."""
     from handlers.why import run_why
 
-    ack()
     channel, thread_ts, name = _where(body)
     deps.access.require_channel(channel, name)
     run_why(client, deps, channel, _campaign(action), thread_ts=thread_ts)
 
 
-def snooze(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
-    ack()
+def answer_snooze(body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
     channel, thread_ts, name = _where(body)
     deps.access.require_channel(channel, name)
     campaign, user = _campaign(action), _user(body)
@@ -64,8 +89,7 @@ def snooze(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any]
                             text=alert_blocks.snoozed_note(campaign, user, alerts.SNOOZE_S / 3600))
 
 
-def mute(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
-    ack()
+def answer_mute(body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
     channel, thread_ts, name = _where(body)
     deps.access.require_channel(channel, name)
     campaign, user = _campaign(action), _user(body)
@@ -74,8 +98,7 @@ def mute(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], 
     client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
 
 
-def unmute(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
-    ack()
+def answer_unmute(body: dict[str, Any], action: dict[str, Any], client: Any, deps: Any) -> None:
     channel, thread_ts, name = _where(body)
     deps.access.require_channel(channel, name)
     campaign, user = _campaign(action), _user(body)

@@ -24,3 +24,12 @@ class Action(StrEnum):
     SEND_ONLY_CSV = "sesbot_send_only_csv"
     RERUN = "sesbot_rerun"
     STEP_DETAILS = "sesbot_step_details"
+
+
+class AlertAction(StrEnum):
+    """The buttons of a channel alert (posted by bot.alerts, answered by handlers.alerts)."""
+
+    INVESTIGATE = "alert_investigate"
+    SNOOZE = "alert_snooze"
+    MUTE = "alert_mute"
+    UNMUTE = "alert_unmute"

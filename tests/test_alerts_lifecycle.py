@@ -11,7 +11,7 @@ import pytest
 from bot import cli
 from bot.alert_run import collect_alerts
 from bot.alerts import AlertLifecycle, web_client
-from handlers.alert_blocks import AlertAction
+from handlers.ids import AlertAction
 from tests.alerts_support import alert_settings, deliveries_for, ingest_records, ingest_scenario, ms, open_store
 
 CHANNEL = "C0ALERTS"

@@ -10,7 +10,7 @@ from typing import Any
 from bot.alert_run import collect_alerts
 from bot.alerts import AlertLifecycle, web_client
 from bot.simulate import simulate
-from handlers.alert_blocks import AlertAction
+from handlers.ids import AlertAction
 from tests.alerts_support import ms
 from tests.slack_env import CHANNEL, SlackEnv
 from tests.test_slack_app import blocks_valid
@@ -79,6 +79,7 @@ def test_investigate_runs_why_into_the_alert_s_thread(slack_env: Any) -> None:
 def test_a_tampered_button_gets_a_friendly_answer(slack_env: Any) -> None:
     env, _lifecycle, _sim, ts = alerted(slack_env)
     assert env.action(AlertAction.SNOOZE, "x" * 2500, message_ts=ts).status == 200
-    [answer] = env.api.wait_for("response_url")
-    assert "not valid any more" in answer.args["text"]
+    [answer] = env.api.wait_for("response_url")  # polls the Slack API server's calls up to a deadline
+    assert "not valid any more" in answer.args["text"] and answer.args["response_type"] == "ephemeral"
     assert env.store.client.keys("*snooze*") == []
+    assert thread_texts(env, ts) == []  # no snooze note
