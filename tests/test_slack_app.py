@@ -27,12 +27,13 @@ def test_help_and_unknown_words(slack_env: Any) -> None:
     env: SlackEnv = slack_env()
     assert env.command("help").status == 200
     assert env.command("frobnicate now").status == 200
-    [help_reply, unknown] = env.api.wait_for("response_url", 2)
-    for reply in (help_reply, unknown):
+    replies = env.api.wait_for("response_url", 2)  # answered from worker threads: in either order
+    for reply in replies:
         blocks_valid(reply.args["blocks"])
         assert reply.args["response_type"] == "ephemeral"
         assert "/ses why" in str(reply.args["blocks"])
-    assert "frobnicate" in str(unknown.args["blocks"]) and "frobnicate" not in str(help_reply.args["blocks"])
+    naming_the_word = [reply for reply in replies if "frobnicate" in str(reply.args["blocks"])]
+    assert len(naming_the_word) == 1  # the unknown word is named; the plain help is not
 
 
 def test_bad_signature_and_stale_timestamp_are_refused(slack_env: Any) -> None:
