@@ -131,29 +131,11 @@ class Store:
         self._index = client.register_script(_script("index"))
         self._ids: dict[str, dict[str, int]] = {"c": {}, "s": {}, "d": {}}
         self._names: dict[str, dict[int, str]] = {"c": {}, "s": {}, "d": {}}
-        self._ttl_refreshed: dict[str, float] = {}
         # index entries this process has written (message hashes, recipient+message hashes, days), see record()
         self._indexed_messages: set[bytes] = set()
         self._indexed_entries: set[bytes] = set()
         self._days_written: set[int] = set()
         self._written_since = time.monotonic()
-
-    def _ttl_due(self, keys: list[Any]) -> bytes:
-        """1-based indexes of the keys whose TTL this process has not refreshed within TTL_REFRESH_S.
-
-        Refreshing a TTL on every write would double the commands per event; an hour of slack on a retention
-        of days changes nothing a user can see."""
-        return _pack([i for i, key in enumerate(keys, start=1) if self._ttl_due_one(key)])
-
-    def _ttl_due_one(self, key: Any) -> bool:
-        now = time.monotonic()
-        last = self._ttl_refreshed.get(key)
-        if last is not None and now - last <= TTL_REFRESH_S:
-            return False
-        if len(self._ttl_refreshed) > 500_000:
-            self._ttl_refreshed.clear()
-        self._ttl_refreshed[key] = now
-        return True
 
     # ---------------------------------------------------------------- ids
     def _ensure_ids(self, kind: str, names: Iterable[str]) -> None:
@@ -245,7 +227,6 @@ class Store:
                     merge = merges[(campaign, message.shard)] = _MergeBatch(keys, campaign, message.shard)
                 event_type = event.type
                 code = TYPE_CODES.get(event_type)
-                merge.buckets.add(message.bucket)
                 merge.events.append((
                     message.bucket, h, message.packed_id, event.send_ms,
                     config_set_ids.get(event.config_set or "", 0), rcpt[4], rcpt[3],
@@ -269,12 +250,10 @@ class Store:
 
         pipe = self.client.pipeline(transaction=False)
         for batch in route_ops.values():
-            self._route(keys=batch.keys, args=[_pack(batch.ops), self.index_ttl_ms, self._ttl_due(batch.keys)],
-                        client=pipe)
+            self._route(keys=batch.keys, args=[_pack(batch.ops), self.index_ttl_ms], client=pipe)
         self._queue_merges(merges, pipe)
         for index in index_ops.values():
-            self._index(keys=index.keys, args=[_pack(index.entries), self.index_ttl_ms, self._ttl_due(index.keys)],
-                        client=pipe)
+            self._index(keys=index.keys, args=[_pack(index.entries), self.index_ttl_ms], client=pipe)
         if last_send:
             pipe.zadd(self.keys.campaigns(), last_send, gt=True)
             pipe.zadd(self.keys.campaigns_first(), first_send, lt=True)
@@ -364,7 +343,6 @@ class Store:
         if rcpt is None:
             rcpt = recipients[event.recipient] = self._recipient(event.recipient)
         code = TYPE_CODES.get(event.type)
-        batch.buckets.add(message.bucket)
         batch.events.append((
             message.bucket, message.h, message.packed_id, event.send_ms,
             self._ids["s"].get(event.config_set or "", 0), rcpt[4], rcpt[3],
@@ -393,10 +371,7 @@ class Store:
 
     def _queue_merges(self, groups: dict[tuple[str, int], _MergeBatch], pipe: Any) -> None:
         for batch in groups.values():
-            due = _unpack_due(self._ttl_due(batch.keys))
-            due += [1000 + b for b in batch.buckets if self._ttl_due_one((batch.campaign, batch.shard, b))]
-            self._merge(keys=batch.keys, args=[_pack(batch.events), self.retention_ms, _pack(due), batch.prefix],
-                        client=pipe)
+            self._merge(keys=batch.keys, args=[_pack(batch.events), self.retention_ms, batch.prefix], client=pipe)
 
     # ---------------------------------------------------------------- counters
     def count(self, path: str, **counts: int) -> None:
@@ -708,10 +683,6 @@ def _pack(value: Any) -> bytes:
     return msgpack.packb(value, use_bin_type=False)
 
 
-def _unpack_due(packed: bytes) -> list[int]:
-    return list(msgpack.unpackb(packed))
-
-
 @dataclass
 class PreparedBatch:
     """A batch `Store.prepare` built and `Store.commit` sends."""
@@ -746,5 +717,4 @@ class _MergeBatch:
         self.prefix = schema.record_bucket_prefix(campaign, shard)
         self.campaign = campaign
         self.shard = shard
-        self.buckets: set[int] = set()
         self.events: list[tuple[Any, ...]] = []

@@ -147,6 +147,17 @@ def test_keys_carry_ttls(store):
         assert client.pttl(key) > 0, key
 
 
+def test_a_write_gives_back_a_ttl_that_ran_down_by_more_than_an_hour(store):
+    ingest(store, f.send(M1, ["a@x.test"]))
+    client = store.client
+    campaign_keys = [k for k in client.scan_iter("sb:*") if b"{c:spring-042:" in k]
+    assert campaign_keys
+    for key in campaign_keys:
+        client.pexpire(key, 2 * 3_600_000)  # as if written 14 days minus two hours ago
+    ingest(store, f.delivery(M1, ["a@x.test"]))
+    assert all(client.pttl(key) > 13 * 86_400_000 for key in campaign_keys)
+
+
 def test_everything_one_event_touches_shares_a_slot(store):
     """Each script call gets keys of one hash slot, so it runs unchanged on Redis Cluster."""
     from redis.crc import key_slot

@@ -4,10 +4,10 @@
 -- ARGV[1] msgpack array of events:
 --   {bucket, field, message_id, send_ms, config_set_id, recipient, domain, type_key, type_name,
 --    offset_ms, detail, flags, expires_ms, outgoing_ip, from_domain}
--- ARGV[2] TTL in milliseconds; ARGV[3] msgpack array of the KEYS indexes whose TTL is due for a refresh
--- (the caller refreshes each key at most once an hour instead of on every write); KEYS[1..3] are 1..3 and a
--- record bucket b is 1000 + b. ARGV[4] the record-bucket key prefix: bucket keys are ARGV[4] .. b, in the same
+-- ARGV[2] TTL in milliseconds. ARGV[3] the record-bucket key prefix: bucket keys are ARGV[3] .. b, in the same
 -- hash slot as KEYS (same hash tag), built here so a batch does not ship thousands of key names.
+-- Every key the batch touched gets its TTL back to ARGV[2] once it has run down by REFRESH_MS (an hour), so a key
+-- costs one PTTL per batch that touches it and a PEXPIRE an hour, not a PEXPIRE per write.
 --
 -- A message record is {message_id, send_ms, config_set_id, {recipient = {flags, {type_key = entry}}}} where an
 -- entry is offset_ms, or {offset_ms, detail, expires_ms} when it has details; each type keeps its latest event
@@ -19,7 +19,8 @@
 local events = cmsgpack.unpack(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local AGG, DOM, MIN = KEYS[1], KEYS[2], KEYS[3]
-local BUCKET_PREFIX = ARGV[4]
+local BUCKET_PREFIX = ARGV[3]
+local REFRESH_MS = 3600000
 
 local SEND, DELIVERY, BOUNCE, DELAY, REJECT, RENDERING = 1, 2, 3, 5, 6, 7
 local F_SUPPRESSED, F_COMPLAINED = 1, 2
@@ -164,7 +165,12 @@ for f, v in pairs(maxima) do
   local cur = redis.call('HGET', AGG, f)
   if not cur or tonumber(cur) < v then redis.call('HSET', AGG, f, string.format('%d', v)) end
 end
-for _, ki in ipairs(cmsgpack.unpack(ARGV[3])) do
-  redis.call('PEXPIRE', ki >= 1000 and BUCKET_PREFIX .. (ki - 1000) or KEYS[ki], ttl)
+local function keep(key)
+  if redis.call('PTTL', key) < ttl - REFRESH_MS then redis.call('PEXPIRE', key, ttl) end
+end
+keep(AGG); keep(DOM); keep(MIN)
+local kept = {}
+for _, slot in pairs(records) do
+  if not kept[slot.key] then kept[slot.key] = true; keep(slot.key) end
 end
 return {changed, unchanged}

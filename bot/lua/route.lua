@@ -5,7 +5,7 @@
 --   {"S", index_key_i, field, campaign_id, orphan_key_i}  a tagged event (Send or any other): index the message,
 --                                                         return the orphans waiting for it
 --   {"R", index_key_i, field, event_blob, orphan_key_i}   a tagless event: its campaign id, or park it as orphan
--- ARGV[2] TTL in milliseconds; ARGV[3] msgpack array of the KEYS indexes whose TTL is due.
+-- ARGV[2] TTL in milliseconds: every key gets it back once it has run down by an hour (one PTTL per key and call).
 -- Returns {resolved, orphans}: resolved = {op_number, campaign_id} for "R" ops that found their message,
 -- orphans = {op_number, packed list of event blobs} for "S" ops whose message had events waiting.
 -- Both lookups and the parking happen in this one script, so a Send and its tagless outcomes arriving at the
@@ -37,5 +37,7 @@ for i, op in ipairs(ops) do
     end
   end
 end
-for _, ki in ipairs(cmsgpack.unpack(ARGV[3])) do redis.call('PEXPIRE', KEYS[ki], ttl) end
+for _, key in ipairs(KEYS) do
+  if redis.call('PTTL', key) < ttl - 3600000 then redis.call('PEXPIRE', key, ttl) end
+end
 return {resolved, orphans}
