@@ -42,6 +42,7 @@ class Settings:
     aws_region: str | None = None
     alert_thresholds: str | None = None  # SESBOT_ALERT_THRESHOLDS: JSON, validated by checks.alerts.ThresholdBook
     alert_interval_s: int = 60
+    suppression_refresh_s: int = 600  # SESBOT_SUPPRESSION_REFRESH_S: the scheduler keeps the mirror warm
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +120,7 @@ class Settings:
             aws_region=text("AWS_REGION") or text("AWS_DEFAULT_REGION"),
             alert_thresholds=_alert_thresholds(text("SESBOT_ALERT_THRESHOLDS"), problems),
             alert_interval_s=integer("SESBOT_ALERT_INTERVAL_S", cls.alert_interval_s, 15, 86_400),
+            suppression_refresh_s=integer("SESBOT_SUPPRESSION_REFRESH_S", cls.suppression_refresh_s, 60, 3_600),
         )
         if problems:
             raise ConfigError(problems)

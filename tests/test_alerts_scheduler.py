@@ -1,11 +1,24 @@
-"""The APScheduler job table and its run guard: replicas against one Redis post each alert once."""
+"""The APScheduler job table and its run guard: replicas against one Redis post each alert once; the suppression
+mirror job (AWS through boto3 to the local emulator) warms what the first `/ses why` reads."""
 
 from __future__ import annotations
 
 import time
 
 from bot.alerts import AlertLifecycle, web_client
-from bot.scheduler import JOBS, Job, JobContext, alert_tick, build_scheduler, run_guarded
+from bot.aws import SesAccount
+from bot.investigate import Investigator
+from bot.scheduler import (
+    JOBS,
+    Job,
+    JobContext,
+    alert_tick,
+    build_scheduler,
+    enabled_jobs,
+    run_guarded,
+    suppression_mirror_tick,
+)
+from bot.simulate_aws import load_aws_state
 from tests.alerts_support import alert_settings, ingest_scenario, ms, open_store
 
 CHANNEL = "C0ALERTS"
@@ -32,8 +45,19 @@ def channel_posts(slack_api):
 
 
 def test_jobs_are_declared_as_a_table():
-    assert [(j.id, j.function) for j in JOBS] == [("alerts", alert_tick)]
-    assert JOBS[0].interval_s(alert_settings("redis://127.0.0.1:1/0", SESBOT_ALERT_INTERVAL_S="120")) == 120
+    assert [(j.id, j.function) for j in JOBS] == [("alerts", alert_tick),
+                                                  ("suppression_mirror", suppression_mirror_tick)]
+    settings = alert_settings("redis://127.0.0.1:1/0", SESBOT_ALERT_INTERVAL_S="120",
+                              SESBOT_SUPPRESSION_REFRESH_S="300")
+    assert [j.interval_s(settings) for j in JOBS] == [120, 300]
+    assert alert_settings("redis://127.0.0.1:1/0").suppression_refresh_s == 600
+
+
+def test_without_aws_the_suppression_mirror_job_is_not_scheduled(redis_url, slack_api):
+    ctx = replica(redis_url, slack_api, 0)
+    assert ctx.aws is None
+    assert [j.id for j in enabled_jobs(ctx)] == ["alerts"]
+    assert [j.id for j in build_scheduler(ctx).get_jobs()] == ["alerts"]
 
 
 def test_the_run_guard_lets_one_run_per_interval_and_is_never_released(redis_url, slack_api):
@@ -98,3 +122,33 @@ def test_a_failing_job_is_logged_and_the_next_interval_runs_again(redis_url, sla
     assert "scheduled job broken failed" in caplog.text
     wait_until(lambda: run_guarded(job, ctx))  # the guard expires after 0.8 s
     assert ctx.runs["broken"] == 2
+
+
+def test_the_suppression_mirror_job_fills_the_mirror_the_first_why_reads(redis_url, slack_api, local_aws,
+                                                                       aws_session):
+    operations: list[str] = []
+    aws_session.events.register("before-call.sesv2.*", lambda model, **_: operations.append(model.name))
+    store = open_store(redis_url)
+    sim = ingest_scenario(store, "suppression_no_bounce_events", recipients=1000)
+    load_aws_state(sim.aws, local_aws)
+    now_s = sim.now.timestamp()
+    ses = SesAccount(aws_session)
+    ctx = replica(redis_url, slack_api, ms(sim.now))
+    ctx.aws = ses
+    assert [j.id for j in build_scheduler(ctx).get_jobs()] == ["alerts", "suppression_mirror"]
+    [job] = [j for j in enabled_jobs(ctx) if j.id == "suppression_mirror"]
+
+    assert run_guarded(job, ctx) is True
+    assert ctx.last_result["suppression_mirror"] == "full"
+    assert set(operations) == {"ListSuppressedDestinations"}
+    mirror = store.client.hgetall(store.keys.cache("suppression", ses.region or "default"))
+    listed = {email.lower(): reason for email, reason, _ in sim.aws.suppressed_destinations}
+    assert listed and {k.decode(): v.decode().partition("|")[0] for k, v in mirror.items()} == listed
+    assert run_guarded(job, ctx) is False  # another run within the interval: the guard says no
+
+    operations.clear()  # the first `why` after the job: its Send-only cohort is looked up in the warm mirror
+    inv = Investigator(store, ses, None, clock=lambda: now_s).investigate(sim.campaign, ms(sim.now))
+    suppression = inv.steps["suppression"]
+    assert suppression.data["list_source"] == "ListSuppressedDestinations (recent refresh, cached)", suppression
+    assert "ListSuppressedDestinations" not in operations and "GetSuppressedDestination" not in operations
+    assert inv.causes[0].cause == "suppression"
