@@ -13,11 +13,10 @@ from bot.cli import UsageError
 from bot.slack_cache import load_report
 from bot.slack_deps import SlackDeps
 from handlers.background import after_ack
+from handlers.button import INVALID, allowed_channel, presser
 from handlers.command import MAX_TEXT
 from handlers.ids import Action
 from handlers.render import as_dicts, domain_lines, step_blocks
-
-INVALID = "That button is not valid any more. Ask again with /ses why <campaign>."
 
 
 def parse_details_value(value: object, known_steps: tuple[str, ...]) -> tuple[str, str]:
@@ -39,8 +38,7 @@ def answer(body: dict[str, Any], action: dict[str, Any], client: Any, respond: C
            deps: SlackDeps) -> None:
     from bot.investigate import STEPS
 
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    deps.access.require_channel(channel, (body.get("channel") or {}).get("name"))
+    channel = allowed_channel(body, deps)
     step, campaign = parse_details_value(action.get("value"), tuple(STEPS))
     ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
     report = load_report(deps.store, channel, ts) if channel and ts else None
@@ -49,7 +47,7 @@ def answer(body: dict[str, Any], action: dict[str, Any], client: Any, respond: C
     result = (report.get("steps") or {}).get(step)
     if not isinstance(result, dict):
         raise UsageError(INVALID)
-    sees = deps.access.sees_addresses((body.get("user") or {}).get("id"), client)
+    sees = deps.access.sees_addresses(presser(body), client)
     extra = domain_lines(result.get("data") or {}) if step == "domains" else []
     respond(response_type="ephemeral", replace_original=False, text=f"{step}: {result.get('status')}",
             blocks=as_dicts(step_blocks(step, result, campaign, show_addresses=sees, extra_lines=extra)))

@@ -11,13 +11,12 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.cli import UsageError
 from bot.reports import iso
 from bot.slack_deps import SlackDeps
 from bot.store import MessageRecord, RecipientRecord
 from handlers.background import after_ack
+from handlers.button import campaign_button, presser
 from handlers.campaign_lookup import require_campaign
-from handlers.command import MAX_TEXT
 from handlers.ids import Action
 from handlers.text import escape, mask_email
 
@@ -60,15 +59,11 @@ def export_send_only(ack: Callable[..., Any], body: dict[str, Any], action: dict
 
 def answer(body: dict[str, Any], action: dict[str, Any], client: Any, respond: Callable[..., Any],
            deps: SlackDeps) -> None:
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    deps.access.require_channel(channel, (body.get("channel") or {}).get("name"))
-    value = action.get("value")
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT or not channel:
-        raise UsageError("That button is not valid any more. Ask again with /ses why <campaign>.")
-    campaign = require_campaign(deps.store, value.strip())
+    channel, named = campaign_button(body, action, deps)
+    campaign = require_campaign(deps.store, named)
     message = body.get("message") or {}
     thread_ts = message.get("thread_ts") or message.get("ts") or (body.get("container") or {}).get("message_ts")
-    sees = deps.access.sees_addresses((body.get("user") or {}).get("id"), client)
+    sees = deps.access.sees_addresses(presser(body), client)
     data, n = send_only_csv(deps.store.recipients_in_state(campaign, ("send_only",), limit=MAX_ROWS + 1), sees)
     if n == 0:
         respond(response_type="ephemeral", replace_original=False,

@@ -19,6 +19,7 @@ from bot.slack_cache import save_report
 from bot.slack_deps import SlackDeps
 from checks.send_only import SES_MAX_RETRY_S
 from handlers.background import after_ack
+from handlers.button import campaign_button
 from handlers.campaign_lookup import UnknownCampaign, require_campaign
 from handlers.command import MAX_TEXT, parse, subcommand_is
 from handlers.errors import reference, unexpected_text
@@ -181,12 +182,8 @@ def rerun(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any],
 
 
 def answer_rerun(body: dict[str, Any], action: dict[str, Any], client: Any, deps: SlackDeps) -> None:
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    deps.access.require_channel(channel, (body.get("channel") or {}).get("name"))
-    value = action.get("value")
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT or not channel:
-        raise UsageError("That button is not valid any more. Ask again with /ses why <campaign>.")
-    run_why(client, deps, channel, value.strip())
+    channel, campaign = campaign_button(body, action, deps)
+    run_why(client, deps, channel, campaign)
 
 
 def register(app: Any) -> None:
