@@ -295,6 +295,37 @@ def nsd_binary() -> str | None:
     return None
 
 
+def write_nsd_conf(workdir: Path, port: int, zonedir: Path, zone_files: dict[str, Path], *, verbosity: int) -> Path:
+    """`workdir/nsd.conf` for an unprivileged NSD on 127.0.0.1:`port` (IPv4 only, no chroot, no database, no
+    remote control) serving `zone_files` ({zone: its zone file}); pid, xfrd state, zone list and log in `workdir`.
+    Also what tests/dns_server.py runs NSD with."""
+    conf = workdir / "nsd.conf"
+    conf.write_text(
+        "server:\n    ip-address: 127.0.0.1\n"
+        f"    port: {port}\n    do-ip4: yes\n    do-ip6: no\n"
+        '    username: ""\n    chroot: ""\n    database: ""\n'
+        f'    zonesdir: "{zonedir}"\n    pidfile: "{workdir / "nsd.pid"}"\n    xfrdfile: "{workdir / "xfrd.state"}"\n'
+        f'    zonelistfile: "{workdir / "zone.list"}"\n    logfile: "{workdir / "nsd.log"}"\n'
+        f"    server-count: 1\n    verbosity: {verbosity}\n    hide-version: yes\n"
+        "remote-control:\n    control-enable: no\n"
+        + "".join(f'zone:\n    name: "{zone}"\n    zonefile: "{path}"\n' for zone, path in zone_files.items())
+    )
+    return conf
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group `process` leads (started with `start_new_session=True`), SIGKILL after 5 s."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
 class NsdServer:
     """NSD in the foreground on a free loopback port, its config, zones and log in a temporary folder."""
 
@@ -330,23 +361,12 @@ class NsdServer:
     def _write(self) -> Path:
         zonedir = self.workdir / "zones"
         zonedir.mkdir(exist_ok=True)
-        entries = []
+        zone_files = {}
         for zone, text in sorted(self.zones.items()):
             path = zonedir / f"{zone}.zone"
             path.write_text(text)
-            entries.append(f'zone:\n    name: "{zone}"\n    zonefile: "{path}"\n')
-        conf = self.workdir / "nsd.conf"
-        w = self.workdir
-        conf.write_text(
-            "server:\n    ip-address: 127.0.0.1\n"
-            f"    port: {self.port}\n    do-ip4: yes\n    do-ip6: no\n"
-            '    username: ""\n    chroot: ""\n    database: ""\n'
-            f'    zonesdir: "{zonedir}"\n    pidfile: "{w / "nsd.pid"}"\n    xfrdfile: "{w / "xfrd.state"}"\n'
-            f'    zonelistfile: "{w / "zone.list"}"\n    logfile: "{w / "nsd.log"}"\n'
-            "    server-count: 1\n    verbosity: 0\n    hide-version: yes\n"
-            "remote-control:\n    control-enable: no\n" + "".join(entries)
-        )
-        return conf
+            zone_files[zone] = path
+        return write_nsd_conf(self.workdir, self.port, zonedir, zone_files, verbosity=0)
 
     def _wait_ready(self) -> bool:
         assert self.process is not None
@@ -372,15 +392,8 @@ class NsdServer:
 
     def _kill(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        if process is not None:
+            stop_process_group(process)
 
     def stop(self) -> None:
         self._kill()

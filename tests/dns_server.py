@@ -11,12 +11,8 @@ can write only its records:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -30,6 +26,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+from bot.demo_dns import free_udp_tcp_port, nsd_binary, stop_process_group, write_nsd_conf
 from bot.dns_resolver import DnsResolver
 
 READY_TIMEOUT_S = 10.0
@@ -37,34 +34,9 @@ POLL_INTERVAL_S = 0.02
 DEFAULT_TTL = 300
 
 
-def _nsd_binary() -> str | None:
-    found = shutil.which("nsd")
-    if found:
-        return found
-    for candidate in ("/usr/sbin/nsd", "/usr/local/sbin/nsd"):
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def _free_udp_tcp_port() -> int:
-    """A loopback port that is free for both TCP and UDP right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free loopback port for both UDP and TCP")
-
-
 def closed_port() -> int:
     """A loopback UDP port nobody listens on (for 'nameserver unreachable' tests)."""
-    return _free_udp_tcp_port()
+    return free_udp_tcp_port()
 
 
 def zone_text(zone: str, records: str) -> str:
@@ -96,7 +68,7 @@ class NsdServer:
     @classmethod
     def start(cls, zones: dict[str, str], tmp_path: Path) -> NsdServer:
         """Start NSD serving `zones` ({zone name: zone-file text}); skip the test if nsd is not installed."""
-        binary = _nsd_binary()
+        binary = nsd_binary()
         if binary is None:
             why = "nsd is not installed (apt-get install -y nsd): the DNS tests need a real NSD"
             if os.environ.get("SESBOT_REQUIRE_NSD"):
@@ -126,17 +98,9 @@ class NsdServer:
         self._launch(keep_port=True)
 
     def stop(self) -> None:
-        if self.process is None:
-            return
         process, self.process = self.process, None
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(5)
+        if process is not None:
+            stop_process_group(process)
 
     # --- internals ------------------------------------------------------------------------------------
 
@@ -147,7 +111,7 @@ class NsdServer:
     def _write(self) -> Path:
         zonedir = self.workdir / "zones"
         zonedir.mkdir(parents=True, exist_ok=True)
-        zone_entries = []
+        zone_files = {}
         for zone, records in sorted(self.zones.items()):
             path = zonedir / f"{zone}.zone"
             path.write_text(zone_text(zone, records))
@@ -156,36 +120,14 @@ class NsdServer:
             ) if os.access(self.binary + "-checkzone", os.X_OK) else None
             if checked is not None and checked.returncode != 0:
                 pytest.fail(f"test zone {zone} does not load:\n{checked.stdout}{checked.stderr}\n{path.read_text()}")
-            zone_entries.append(f'zone:\n    name: "{zone}"\n    zonefile: "{path}"\n')
-        conf = self.workdir / "nsd.conf"
-        conf.write_text(
-            "server:\n"
-            f"    ip-address: 127.0.0.1\n"
-            f"    port: {self.port}\n"
-            "    do-ip4: yes\n"
-            "    do-ip6: no\n"
-            '    username: ""\n'
-            '    chroot: ""\n'
-            '    database: ""\n'
-            f'    zonesdir: "{zonedir}"\n'
-            f'    pidfile: "{self.workdir / "nsd.pid"}"\n'
-            f'    xfrdfile: "{self.workdir / "xfrd.state"}"\n'
-            f'    zonelistfile: "{self.workdir / "zone.list"}"\n'
-            f'    logfile: "{self.workdir / "nsd.log"}"\n'
-            "    server-count: 1\n"
-            "    verbosity: 1\n"
-            "    hide-version: yes\n"
-            "remote-control:\n"
-            "    control-enable: no\n"
-            + "".join(zone_entries)
-        )
-        return conf
+            zone_files[zone] = path
+        return write_nsd_conf(self.workdir, self.port, zonedir, zone_files, verbosity=1)
 
     def _launch(self, *, keep_port: bool = False) -> None:
         last_log = ""
         for attempt in range(5):
             if not (keep_port and attempt == 0 and self.port):
-                self.port = _free_udp_tcp_port()
+                self.port = free_udp_tcp_port()
             conf = self._write()
             log = self.workdir / "nsd.log"
             log.unlink(missing_ok=True)
