@@ -50,7 +50,7 @@ CAUSES = {"suppression", "missing_events", "temporary_failure", "account_control
           "none"}
 ALERT_KINDS = {"send_only_rate", "send_only_age", "domain_spike", "ingestion_gap"}
 INGEST_KEYS = ("read", "ingested", "duplicates", "ignored", "rejected")
-PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "SYSTEMROOT")
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "SYSTEMROOT")
 SLACK_SECRET = "contract-signing-secret"
 SIGNED_SES_SAMPLE = "django-ses__sns-http-Notification-eventpub-Complaint-signed__1.json"  # real AWS signature
 SIGNED_OTHER_TOPIC = "aws-php-sns-message-validator__sns-http-Notification-sigv1-no-subject-2022__1.json"
@@ -151,7 +151,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, dns_server: NsdServer) -> It
         loaded = load_aws_state(primary.aws, aws)
         dns_server.add_zones(zones_with_tokens(primary.dns_zones, loaded.dkim_tokens))
         others = {name: simulate(name, recipients=n, seed=22)
-                  for name, n in (("healthy", 150), ("provider_deferral", 400), ("missing_events", 300))}
+                  for name, n in (("healthy", 150), ("provider_deferral", 1200), ("missing_events", 300))}
         files = {}
         for sim in (primary, *others.values()):
             files[sim.scenario] = write_scenario(sim, tmp / "scenarios" / sim.scenario,
@@ -175,6 +175,7 @@ def sim_now(sim: SimulatedCampaign) -> str:
 def test_help_and_version_exit_0_at_once_with_redis_pointing_nowhere(world: World) -> None:
     env = world.env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", AWS_ENDPOINT_URL="http://127.0.0.1:9")
     top = ok(world.run("--help", env=env))
+    assert ok(world.run("--help", env=world.env(REDIS_URL="http://x", PORT="abc"))).out == top.out
     assert top.out.startswith("usage: sesbot") and top.err == ""
     for name in COMMANDS:
         assert name in top.out, f"`sesbot --help` does not list {name}"
@@ -268,8 +269,7 @@ def test_why_json_has_every_key_of_the_contract(world: World, why_report: dict[s
     # ages come from per-minute counters (DESIGN §6): exact to the send minute
     assert so["oldest_age_s"] == pytest.approx(sim.expected_send_only["oldest_age_s"], abs=60.0)
 
-    assert list(r["steps"]) == list(STEPS) or set(r["steps"]) == set(STEPS), sorted(r["steps"])
-    assert set(r["steps"]) == set(STEPS)
+    assert set(r["steps"]) == set(STEPS), sorted(r["steps"])
     for name, step in r["steps"].items():
         assert step["status"] in STATUSES, (name, step)
         assert isinstance(step["summary"], str) and step["summary"].strip(), (name, step)
@@ -286,7 +286,7 @@ def test_why_json_has_every_key_of_the_contract(world: World, why_report: dict[s
     assert scores == sorted(scores, reverse=True), scores
     assert causes[0]["cause"] == sim.expected_cause, causes
 
-    assert set(r["timings"]) == {"state", *STEPS}, sorted(r["timings"])
+    assert {"state", *STEPS} <= set(r["timings"]), sorted(r["timings"])  # extra entries (total, verdict) allowed
     assert all(isinstance(v, int | float) and v >= 0 for v in r["timings"].values()), r["timings"]
 
 
@@ -423,6 +423,8 @@ def test_check_json_lists_alerts_with_the_contract_keys(world: World) -> None:
         assert isinstance(alert["metrics"], dict), alert
     by_campaign = {(a["campaign"], a["kind"]) for a in r["alerts"]}
     assert (world.primary.campaign, "send_only_rate") in by_campaign, by_campaign
+    assert (world.others["missing_events"].campaign, "ingestion_gap") in by_campaign, by_campaign
+    assert (world.others["provider_deferral"].campaign, "domain_spike") in by_campaign, by_campaign
     assert world.others["healthy"].campaign not in {a["campaign"] for a in r["alerts"]}, by_campaign
 
 
