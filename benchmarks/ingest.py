@@ -260,11 +260,12 @@ def report(figures: dict[str, Any]) -> str:
         f"sesbot ingest benchmark: {stream['records']:,} SES records -> {s['events']:,} events "
         f"({s['recipients']:,} tracked recipients, {stream['campaigns']} campaigns, "
         f"{stream['bytes'] / 1e6:,.0f} MB NDJSON), redis-server {figures['redis_version']}, "
-        f"{figures['cpus']} CPUs, Python {figures['python']}",
+        f"{figures['cpus']} CPUs (load average {figures['load_average'][0]:.1f} before, "
+        f"{figures['load_average'][1]:.1f} after), Python {figures['python']}",
         f"  sesbot ingest    {s['events_per_s']:>9,.0f} events/s  ({s['records_per_s']:,.0f} records/s, "
         f"{s['seconds']:.1f} s, one process, {s['batches']} batches of {figures['batch_events']:,} records)",
         f"  naive write      {n['events_per_s']:>9,.0f} events/s  (one round trip per event, "
-        f"{n['events']:,}-event sample; {s['events_per_s'] / n['events_per_s']:.0f}x slower than sesbot)",
+        f"{n['events']:,}-event sample; {s['events_per_s'] / n['events_per_s']:.1f}x slower than sesbot)",
         f"  sesbot memory    {s['bytes_per_recipient']:>9,.0f} bytes per tracked recipient  "
         f"({s['used_memory'] / 1e6:.1f} MB used_memory over the empty server: records, message and recipient "
         f"indexes, aggregates; {s['keys']:,} keys)",
@@ -295,6 +296,7 @@ def main() -> int:
     if args.events < 1000:
         parser.error("--events must be at least 1000")
 
+    load_before = os.getloadavg()[0]
     server = LocalRedis(args.appendonly)
     work = Path(tempfile.mkdtemp(prefix="sesbot-bench-stream-"))
     try:
@@ -314,6 +316,7 @@ def main() -> int:
             "appendonly": args.appendonly,
             "redis_version": server.version(),
             "cpus": os.cpu_count(),
+            "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "python": platform.python_version(),
             "sesbot": sesbot,
             "naive": naive,

@@ -37,6 +37,7 @@ TYPE_CODES: dict[str, int] = {
 TYPE_NAMES: dict[int, str] = {code: name for name, code in TYPE_CODES.items()}
 # Record key holding the per-type object, for types whose key is not simply the lower-camel type name.
 _TYPE_OBJECT = {"Rendering Failure": "failure", "DeliveryDelay": "deliveryDelay"}
+_BODY_KEYS = {name: _TYPE_OBJECT.get(name, name[:1].lower() + name[1:]) for name in TYPE_CODES}
 # Notifications that are about the SNS wiring, not a message.
 _IGNORED_NOTIFICATIONS = {"AmazonSnsSubscriptionSucceeded"}
 
@@ -194,7 +195,10 @@ def ses_record_events(record: dict[str, Any], campaign_tag: str = "campaign") ->
     detail = ""
     flags = 0
     expires_ms = 0
-    body = _object(record, _TYPE_OBJECT.get(event_type, event_type[:1].lower() + event_type[1:].replace(" ", "")))
+    body_key = _BODY_KEYS.get(event_type)
+    if body_key is None:
+        body_key = event_type[:1].lower() + event_type[1:].replace(" ", "")
+    body = _object(record, body_key)
     per_recipient: list[tuple[str, dict[str, Any]]]
     if event_type == "Delivery":
         delivered = body.get("recipients")

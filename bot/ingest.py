@@ -225,7 +225,10 @@ def iter_records(stream: IO[bytes]) -> Iterator[bytes]:
             for line in lines:
                 line = line.strip()
                 if line:
-                    yield from _split_line(line)
+                    if b"}{" in line:  # objects written back to back on one line (rare)
+                        yield from _split_line(line)
+                    else:
+                        yield line
             return
         document = first + b"\n" + b"".join(lines)
         if _is_json(document):
@@ -312,34 +315,35 @@ class Ingestor:
         sources = list(iter_sources(paths, s3_client_factory))
         meter = Progress(sum(s.size for s in sources), progress)
         writer = BatchWriter(self.store, summary)
-        batch: list[Event] = []
+        parsed = Parsed()  # one for the whole run: records append their events to the batch in parsed.events
         done_bytes = 0
         try:
             for source in sources:
-                for where, record in self._records(source, summary):
+                for number, record in self._records(source, summary):
                     summary.read += 1
-                    parsed = parse_payload(record, self.campaign_tag)
+                    parse_payload(record, self.campaign_tag, parsed)
                     if parsed.ignored or parsed.rejected:
-                        summary.add_parsed(parsed, where)
-                    batch.extend(parsed.events)
-                    if len(batch) >= self.batch_events:
-                        writer.put(batch)
-                        batch = []
+                        summary.add_parsed(parsed, f"{source.name}:{number}")
+                        parsed.ignored, parsed.rejected = 0, []
+                    if len(parsed.events) >= self.batch_events:
+                        writer.put(parsed.events)
+                        parsed.events = []
                         meter.update(done_bytes, summary)
                 done_bytes += source.size
-            if batch:
-                writer.put(batch)
+            if parsed.events:
+                writer.put(parsed.events)
         finally:
             writer.close()
         meter.update(done_bytes, summary, final=True)
         return summary
 
-    def _records(self, source: Source, summary: IngestSummary) -> Iterator[tuple[str, bytes]]:
+    def _records(self, source: Source, summary: IngestSummary) -> Iterator[tuple[int, bytes]]:
+        """(record number, record) of one source; reading errors are rejected with the source's name."""
         number = 0
         try:
             with source.open() as stream:
                 for number, record in enumerate(iter_records(stream), start=1):
-                    yield f"{source.name}:{number}", record
+                    yield number, record
         except TruncatedInput as exc:
             summary.reject(str(exc), f"{source.name} after record {number}")
         except OSError as exc:
