@@ -9,10 +9,10 @@ from typing import Any
 
 from bot.cli import UsageError
 from bot.slack_deps import SlackDeps
-from handlers.background import after_ack
-from handlers.command import one_argument, subcommand_is
+from handlers.command import one_argument
 from handlers.ids import COMMAND, Subcommand
 from handlers.single_step import answer_step
+from handlers.subcommand import register_subcommand
 
 DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
@@ -26,18 +26,11 @@ def domain_argument(command: dict[str, Any]) -> str:
     return domain
 
 
-def auth(ack: Callable[..., Any], body: dict[str, Any], command: dict[str, Any], respond: Callable[..., Any],
-         deps: SlackDeps) -> None:
-    ack()
-    after_ack(deps, body, respond, lambda: answer(command, respond, deps))
-
-
-def answer(command: dict[str, Any], respond: Callable[..., Any], deps: SlackDeps) -> None:
-    deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
+def answer(command: dict[str, Any], respond: Callable[..., Any], client: Any, deps: SlackDeps) -> None:
     domain = domain_argument(command)
     result, _seconds = deps.investigator().authentication_for(domain)
     answer_step(respond, "authentication", result.to_dict(), domain, in_channel=True)
 
 
 def register(app: Any) -> None:
-    app.command(COMMAND, matchers=[subcommand_is(Subcommand.AUTH)])(auth)
+    register_subcommand(app, Subcommand.AUTH, answer)

@@ -9,20 +9,13 @@ from typing import Any
 from bot.cli import NotFound
 from bot.reports import message_report
 from bot.slack_deps import SlackDeps
-from handlers.background import after_ack
-from handlers.command import one_argument, subcommand_is
-from handlers.ids import COMMAND, Subcommand
+from handlers.command import one_argument
+from handlers.ids import Subcommand
 from handlers.render import as_dicts, message_blocks
-
-
-def look_up_message(ack: Callable[..., Any], body: dict[str, Any], command: dict[str, Any],
-                    respond: Callable[..., Any], client: Any, deps: SlackDeps) -> None:
-    ack()
-    after_ack(deps, body, respond, lambda: answer(command, respond, client, deps))
+from handlers.subcommand import register_subcommand
 
 
 def answer(command: dict[str, Any], respond: Callable[..., Any], client: Any, deps: SlackDeps) -> None:
-    deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
     message_id = one_argument(command, "message-id", "0100018c1e2f3a4b-...-000000").strip()
     record = deps.store.message(message_id)
     if record is None:
@@ -34,4 +27,4 @@ def answer(command: dict[str, Any], respond: Callable[..., Any], client: Any, de
 
 
 def register(app: Any) -> None:
-    app.command(COMMAND, matchers=[subcommand_is(Subcommand.MESSAGE)])(look_up_message)
+    register_subcommand(app, Subcommand.MESSAGE, answer)

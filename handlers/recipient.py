@@ -9,20 +9,13 @@ from typing import Any
 from bot.cli import NotFound, UsageError
 from bot.reports import recipient_report
 from bot.slack_deps import SlackDeps
-from handlers.background import after_ack
-from handlers.command import one_argument, subcommand_is
+from handlers.command import one_argument
 from handlers.ids import COMMAND, Subcommand
 from handlers.render import as_dicts, recipient_blocks, shown
-
-
-def look_up_recipient(ack: Callable[..., Any], body: dict[str, Any], command: dict[str, Any],
-                      respond: Callable[..., Any], client: Any, deps: SlackDeps) -> None:
-    ack()
-    after_ack(deps, body, respond, lambda: answer(command, respond, client, deps))
+from handlers.subcommand import register_subcommand
 
 
 def answer(command: dict[str, Any], respond: Callable[..., Any], client: Any, deps: SlackDeps) -> None:
-    deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
     email = one_argument(command, "email", "jane@example.net")
     if "@" not in email:
         raise UsageError(f"{email[:80]} is not an email address. Usage: {COMMAND} recipient <email>")
@@ -36,4 +29,4 @@ def answer(command: dict[str, Any], respond: Callable[..., Any], client: Any, de
 
 
 def register(app: Any) -> None:
-    app.command(COMMAND, matchers=[subcommand_is(Subcommand.RECIPIENT)])(look_up_recipient)
+    register_subcommand(app, Subcommand.RECIPIENT, answer)

@@ -8,20 +8,13 @@ from typing import Any
 
 from bot.cli import UsageError
 from bot.slack_deps import SlackDeps
-from handlers.background import after_ack
-from handlers.command import optional_argument, subcommand_is
+from handlers.command import optional_argument
 from handlers.ids import COMMAND, Subcommand
 from handlers.single_step import answer_step, since_ms
+from handlers.subcommand import register_subcommand
 
 
-def routing(ack: Callable[..., Any], body: dict[str, Any], command: dict[str, Any], respond: Callable[..., Any],
-            deps: SlackDeps) -> None:
-    ack()
-    after_ack(deps, body, respond, lambda: answer(command, respond, deps))
-
-
-def answer(command: dict[str, Any], respond: Callable[..., Any], deps: SlackDeps) -> None:
-    deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
+def answer(command: dict[str, Any], respond: Callable[..., Any], client: Any, deps: SlackDeps) -> None:
     config_set = optional_argument(command, "configuration-set", "marketing")
     now_ms = deps.clock_ms()
     result, _seconds, sets = deps.investigator().routing_for(config_set, now_ms, since_ms(deps, now_ms))
@@ -32,4 +25,4 @@ def answer(command: dict[str, Any], respond: Callable[..., Any], deps: SlackDeps
 
 
 def register(app: Any) -> None:
-    app.command(COMMAND, matchers=[subcommand_is(Subcommand.ROUTING)])(routing)
+    register_subcommand(app, Subcommand.ROUTING, answer)

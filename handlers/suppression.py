@@ -8,21 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.slack_deps import SlackDeps
-from handlers.background import after_ack
-from handlers.command import one_argument, subcommand_is
-from handlers.ids import COMMAND, Subcommand
+from handlers.command import one_argument
+from handlers.ids import Subcommand
 from handlers.single_step import answer_step, run_campaign_step
+from handlers.subcommand import register_subcommand
 from handlers.text import mask_email
 
 
-def suppression(ack: Callable[..., Any], body: dict[str, Any], command: dict[str, Any],
-                respond: Callable[..., Any], client: Any, deps: SlackDeps) -> None:
-    ack()
-    after_ack(deps, body, respond, lambda: answer(command, respond, client, deps))
-
-
 def answer(command: dict[str, Any], respond: Callable[..., Any], client: Any, deps: SlackDeps) -> None:
-    deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
     subject = one_argument(command, "campaign|email", "spring-sendout-042").strip()
     if "@" not in subject:
         answer_step(respond, "suppression", run_campaign_step(deps, "suppression", subject), subject,
@@ -35,4 +28,4 @@ def answer(command: dict[str, Any], respond: Callable[..., Any], client: Any, de
 
 
 def register(app: Any) -> None:
-    app.command(COMMAND, matchers=[subcommand_is(Subcommand.SUPPRESSION)])(suppression)
+    register_subcommand(app, Subcommand.SUPPRESSION, answer)

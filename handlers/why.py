@@ -21,10 +21,11 @@ from checks.send_only import SES_MAX_RETRY_S
 from handlers.background import after_ack
 from handlers.button import campaign_button
 from handlers.campaign_lookup import UnknownCampaign, require_campaign
-from handlers.command import MAX_TEXT, parse, subcommand_is
+from handlers.command import MAX_TEXT, parse
 from handlers.errors import reference, unexpected_text
 from handlers.ids import COMMAND, Action, Subcommand
 from handlers.render import as_dicts, context, progress_blocks, progress_text, verdict_blocks, verdict_text
+from handlers.subcommand import register_subcommand
 from handlers.text import escape
 
 log = logging.getLogger(__name__)
@@ -164,14 +165,7 @@ def upload_charts(client: Any, deps: SlackDeps, inv: Any, report: Mapping[str, A
             log.warning("could not say that the charts failed (ref %s)", ref)
 
 
-def why(ack: Callable[..., Any], body: dict[str, Any], command: dict[str, Any], respond: Callable[..., Any],
-        client: Any, deps: SlackDeps) -> None:
-    ack()
-    after_ack(deps, body, respond, lambda: answer(command, client, deps))
-
-
-def answer(command: dict[str, Any], client: Any, deps: SlackDeps) -> None:
-    deps.access.require_channel(command.get("channel_id"), command.get("channel_name"))
+def answer(command: dict[str, Any], respond: Callable[..., Any], client: Any, deps: SlackDeps) -> None:
     run_why(client, deps, command["channel_id"], campaign_argument(command))
 
 
@@ -187,5 +181,5 @@ def answer_rerun(body: dict[str, Any], action: dict[str, Any], client: Any, deps
 
 
 def register(app: Any) -> None:
-    app.command(COMMAND, matchers=[subcommand_is(Subcommand.WHY)])(why)
+    register_subcommand(app, Subcommand.WHY, answer)
     app.action(Action.RERUN)(rerun)

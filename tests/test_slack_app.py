@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.settings import ConfigError, Settings
 from bot.simulate import simulate
+from handlers.ids import Subcommand
 from tests.slack_env import SECRET, SlackEnv
 from tests.slack_signing import post_signed, signed_headers, slash_command_body
 
@@ -73,6 +74,21 @@ def test_allowed_channels_refuse_elsewhere(slack_env: Any) -> None:
     replies = env.api.wait_for("response_url", 2)
     assert "not enabled" not in str(replies[1].args)
 
+
+def test_every_subcommand_refuses_outside_the_allowed_channels(slack_env: Any) -> None:
+    env: SlackEnv = slack_env(allowed_channels=("C0ALLOWED",))
+    texts = {Subcommand.WHY: "why spring-042", Subcommand.CAMPAIGNS: "campaigns",
+             Subcommand.RECIPIENT: "recipient jane@example.net", Subcommand.MESSAGE: "message 0100-x",
+             Subcommand.SUPPRESSION: "suppression spring-042", Subcommand.ROUTING: "routing",
+             Subcommand.DOMAINS: "domains spring-042", Subcommand.AUTH: "auth example.com",
+             Subcommand.ACCOUNT: "account"}
+    assert set(texts) == set(Subcommand) - {Subcommand.HELP}  # a new subcommand is added here too
+    for text in texts.values():
+        env.command(text, channel_id="C0OTHER", channel_name="random")
+    refusals = env.api.wait_for("response_url", len(texts))
+    assert all(r.args["response_type"] == "ephemeral" for r in refusals)
+    assert all("not enabled in this channel" in r.args["text"] for r in refusals)
+    assert env.api.calls_to("chat.postMessage") == []  # `why` did not start investigating
 
 def test_missing_configuration_is_named_in_one_line(redis_url: str) -> None:
     from bot.slack_app import check_slack_settings
