@@ -1221,10 +1221,60 @@ def _compile(obj: Any) -> Callable[..., str]:
     return eval(src, {})  # our own template text, never external input
 
 
+def _ses_id(ms: int, getrandbits: Callable[[int], int]) -> str:
+    """An SES message or feedback id for a moment: the time in hex, then random groups."""
+    gb = getrandbits
+    return f"0100{ms:012x}-{gb(32):08x}-{gb(16):04x}-{gb(16):04x}-{gb(16):04x}-{gb(48):012x}-000000"
+
+
+def _fast_texts() -> tuple[dict[str, str], dict[str, tuple[str, str]], dict[str, tuple[str, str]], dict[str, str]]:
+    """What the fast generators write, rendered once: per recipient domain the Delivery smtpResponse, the hard
+    Bounce's (status, diagnosticCode with "{rcpt}" left to fill), the openers' (IP prefix, user agent); per
+    outgoing IP the reporting MTA."""
+    smtp_by_dom = {d.name: _SMTP_OK.get(d.provider, _SMTP_OK["other"]).format(
+        epoch=1709370000, tok="d75a77b69052e-42f1c3a5b1e", TOK="7A1B2C3D4E", n=1234567, m=123,
+        mid="0100018e0000", size=34567) for d in RECIPIENT_DOMAINS}
+    hard_by_dom = {}
+    open_by_dom = {}
+    for d in RECIPIENT_DOMAINS:
+        status, diag = _HARD_BOUNCE.get(d.provider, _HARD_BOUNCE["other"])
+        hard_by_dom[d.name] = (status, diag.format(tok="41be03b00d2f7-5dbc1234abc", n=1234567, m=345,
+                                                   domain=d.name, rcpt="{rcpt}"))
+        ip_tpl, ua = _OPENERS.get(d.provider, _OPENERS["other"])[1]
+        open_by_dom[d.name] = (ip_tpl.format(a=84, b="").rstrip("."), ua)
+    mta_by_ip = {ip: _mta_host(ip) for ip in SES_OUTGOING_IPS}
+    return smtp_by_dom, hard_by_dom, open_by_dom, mta_by_ip
+
+
+def _stamp_formatters(cache_seconds: int = 200_000) -> tuple[Callable[[int], str], Callable[[int], str]]:
+    """(iso, rfc_date) of epoch ms: "2024-03-02T09:00:00.123Z" and the Date header's "Sat, 02 Mar 2024 09:00:00
+    +0000", both formatted once per second (the cache is emptied past ``cache_seconds`` entries)."""
+    cache: dict[int, tuple[str, str]] = {}
+    gmtime = time.gmtime
+    strftime = time.strftime
+
+    def iso(ms: int) -> str:
+        sec = ms // 1000
+        hit = cache.get(sec)
+        if hit is None:
+            tm = gmtime(sec)
+            hit = (strftime("%Y-%m-%dT%H:%M:%S", tm), strftime("%a, %d %b %Y %H:%M:%S +0000", tm))
+            if len(cache) > cache_seconds:
+                cache.clear()
+            cache[sec] = hit
+        return f"{hit[0]}.{ms % 1000:03d}Z"
+
+    def rfc_date(ms: int) -> str:
+        iso(ms)
+        return cache[ms // 1000][1]
+
+    return iso, rfc_date
+
+
 class _FastCampaign:
     def __init__(self, i: int, seed: int) -> None:
         rng = random.Random(f"sesbot-fast:{seed}:{i}")
-        name = f"{_BENCH_CAMPAIGNS[i % len(_BENCH_CAMPAIGNS)]}-{seed % 1000:03d}-{i:02d}"
+        name = fast_campaign_name(seed, i)
         ctx = _Ctx(campaign=name, campaign_tag="campaign",
                    configuration_set=rng.choice(("marketing-main", "newsletter", "launches", "promotions")),
                    subject=rng.choice(_BENCH_SUBJECTS), template=f"{name}-v{rng.randrange(1, 6)}",
@@ -1303,39 +1353,11 @@ def iter_events_fast(n_events: int, *, campaigns: int = 10, seed: int = 1,
         d = domains[int(rnd() * len(domains))]
         pool.append(f"{_FIRST[i % len(_FIRST)]}.{_LAST[(i // len(_FIRST)) % len(_LAST)]}{i}@{d.name}")
         dom_of.append(d)
-    smtp_by_dom = {d.name: _SMTP_OK.get(d.provider, _SMTP_OK["other"]).format(
-        epoch=1709370000, tok="d75a77b69052e-42f1c3a5b1e", TOK="7A1B2C3D4E", n=1234567, m=123,
-        mid="0100018e0000", size=34567) for d in RECIPIENT_DOMAINS}
-    hard_by_dom = {}
-    open_by_dom = {}
-    for d in RECIPIENT_DOMAINS:
-        status, diag = _HARD_BOUNCE.get(d.provider, _HARD_BOUNCE["other"])
-        hard_by_dom[d.name] = (status, diag.format(tok="41be03b00d2f7-5dbc1234abc", n=1234567, m=345,
-                                                   domain=d.name, rcpt="{rcpt}"))
-        ip_tpl, ua = _OPENERS.get(d.provider, _OPENERS["other"])[1]
-        open_by_dom[d.name] = (ip_tpl.format(a=84, b="").rstrip("."), ua)
-    mta_by_ip = {ip: _mta_host(ip) for ip in SES_OUTGOING_IPS}
+    smtp_by_dom, hard_by_dom, open_by_dom, mta_by_ip = _fast_texts()
     ips = SES_OUTGOING_IPS
     nips = len(ips)
     t0 = int((start or DEFAULT_START).timestamp() * 1000)
-    sec_cache: dict[int, tuple[str, str]] = {}
-    gmtime = time.gmtime
-    strftime = time.strftime
-
-    def stamp(ms: int) -> str:
-        sec = ms // 1000
-        hit = sec_cache.get(sec)
-        if hit is None:
-            tm = gmtime(sec)
-            hit = (strftime("%Y-%m-%dT%H:%M:%S", tm), strftime("%a, %d %b %Y %H:%M:%S +0000", tm))
-            if len(sec_cache) > 200_000:
-                sec_cache.clear()
-            sec_cache[sec] = hit
-        return f"{hit[0]}.{ms % 1000:03d}Z"
-
-    def rfc_date(ms: int) -> str:
-        stamp(ms)
-        return sec_cache[ms // 1000][1]
+    stamp, rfc_date = _stamp_formatters()
 
     window = 4096
     buf: list[str] = []
@@ -1348,7 +1370,7 @@ def iter_events_fast(n_events: int, *, campaigns: int = 10, seed: int = 1,
         ts = stamp(s)
         date = rfc_date(s)
         c = pick[int(rnd() * npick)]
-        mid = f"0100{s:012x}-{gb(32):08x}-{gb(16):04x}-{gb(16):04x}-{gb(16):04x}-{gb(48):012x}-000000"
+        mid = _ses_id(s, gb)
         ip = ips[int(rnd() * nips)]
         mta = mta_by_ip[ip]
         k = int(rnd() * pool_size)
@@ -1387,13 +1409,12 @@ def iter_events_fast(n_events: int, *, campaigns: int = 10, seed: int = 1,
                     q = e + 3_600_000 + int(rnd() * 20_000_000)
                     mo = mo or c.mail_out(ts=ts, mid=mid, date=date, dest=dest, to=to, ip=ip)
                     group.append(c.complaint(mail=mo,
-                                             fid=f"0100{q:012x}-{gb(32):08x}-{gb(16):04x}-{gb(16):04x}-"
-                                                 f"{gb(16):04x}-{gb(48):012x}-000000",
+                                             fid=_ses_id(q, gb),
                                              rcpt=rcpt, ets=stamp(q), ua=_COMPLAINT_UA["yahoo"]))
             elif u < 0.78:
                 e = s + 1000 + int(rnd() * 8000)
                 e -= e % 1000
-                fid = f"0100{e:012x}-{gb(32):08x}-{gb(16):04x}-{gb(16):04x}-{gb(16):04x}-{gb(48):012x}-000000"
+                fid = _ses_id(e, gb)
                 if u < 0.7575:
                     group.append(c.suppressed(mail=mp, fid=fid, rcpt=rcpt,
                                               ets=stamp(e)))
@@ -1474,45 +1495,20 @@ def iter_campaign_fast(recipients: int, send_only: int, *, seed: int = 1, start:
     gb = rng.getrandbits
     c = _FastCampaign(0, seed)
     domains = [d for d in RECIPIENT_DOMAINS for _ in range(round(d.weight * 100))]
-    smtp_by_dom = {d.name: _SMTP_OK.get(d.provider, _SMTP_OK["other"]).format(
-        epoch=1709370000, tok="d75a77b69052e-42f1c3a5b1e", TOK="7A1B2C3D4E", n=1234567, m=123,
-        mid="0100018e0000", size=34567) for d in RECIPIENT_DOMAINS}
-    hard_by_dom = {}
-    open_by_dom = {}
-    for d in RECIPIENT_DOMAINS:
-        status, diag = _HARD_BOUNCE.get(d.provider, _HARD_BOUNCE["other"])
-        hard_by_dom[d.name] = (status, diag.format(tok="41be03b00d2f7-5dbc1234abc", n=1234567, m=345,
-                                                   domain=d.name, rcpt="{rcpt}"))
-        ip_tpl, ua = _OPENERS.get(d.provider, _OPENERS["other"])[1]
-        open_by_dom[d.name] = (ip_tpl.format(a=84, b="").rstrip("."), ua)
-    mta_by_ip = {ip: _mta_host(ip) for ip in SES_OUTGOING_IPS}
+    smtp_by_dom, hard_by_dom, open_by_dom, mta_by_ip = _fast_texts()
     t0 = int((start or DEFAULT_START).timestamp() * 1000)
     step_ms = window_minutes * 60_000 / max(1, recipients)
-    stamp_cache: dict[int, tuple[str, str]] = {}
-
-    def stamps(ms: int) -> tuple[str, str]:
-        sec = ms // 1000
-        hit = stamp_cache.get(sec)
-        if hit is None:
-            tm = time.gmtime(sec)
-            hit = (time.strftime("%Y-%m-%dT%H:%M:%S", tm), time.strftime("%a, %d %b %Y %H:%M:%S +0000", tm))
-            if len(stamp_cache) > 100_000:
-                stamp_cache.clear()
-            stamp_cache[sec] = hit
-        return hit
-
-    def iso(ms: int) -> str:
-        return f"{stamps(ms)[0]}.{ms % 1000:03d}Z"
+    iso, rfc_date = _stamp_formatters()
 
     def new_id(ms: int) -> str:
-        return f"0100{ms:012x}-{gb(32):08x}-{gb(16):04x}-{gb(16):04x}-{gb(16):04x}-{gb(48):012x}-000000"
+        return _ses_id(ms, gb)
 
     window = 4096
     buf: list[str] = []
     group: list[str] = []
     for i in range(recipients):
         s = t0 + int(i * step_ms)
-        ts, date = iso(s), stamps(s)[1]
+        ts, date = iso(s), rfc_date(s)
         d = domains[int(rnd() * len(domains))]
         rcpt = f"{_FIRST[i % len(_FIRST)]}.{_LAST[(i // len(_FIRST)) % len(_LAST)]}{i}@{d.name}"
         mid = new_id(s)
