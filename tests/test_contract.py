@@ -324,11 +324,17 @@ def test_why_now_moves_the_ages(world: World, why_report: dict[str, Any]) -> Non
     one_line_error(bad, 2, "yesterday-ish")
 
 
-def test_why_text_report_and_charts_dir_writes_pngs(world: World) -> None:
+def test_why_text_report_leads_with_the_verdict(world: World) -> None:
+    out = ok(world.run("why", world.primary.campaign, "--now", sim_now(world.primary))).out
+    assert world.primary.campaign in out and world.primary.expected_cause in out
+    assert out.index(world.primary.expected_cause) < out.index("authentication"), out
+
+
+def test_why_charts_dir_writes_pngs_and_json_stays_on_stdout(world: World) -> None:
     charts = world.tmp / "charts"
-    result = ok(world.run("why", world.primary.campaign, "--now", sim_now(world.primary), "--charts-dir",
+    result = ok(world.run("why", world.primary.campaign, "--json", "--now", sim_now(world.primary), "--charts-dir",
                           str(charts)))
-    assert world.primary.campaign in result.out and world.primary.expected_cause in result.out
+    assert result.json()["campaign"] == world.primary.campaign  # stdout is the JSON document alone
     pngs = sorted(charts.glob("*.png"))
     assert pngs, f"no PNG in {charts}: {list(charts.iterdir()) if charts.exists() else 'folder missing'}"
     for png in pngs:
@@ -428,9 +434,11 @@ def test_check_json_lists_alerts_with_the_contract_keys(world: World) -> None:
     assert world.others["healthy"].campaign not in {a["campaign"] for a in r["alerts"]}, by_campaign
 
 
-def test_check_only_looks_at_campaigns_active_in_the_last_24_hours(world: World) -> None:
-    r = world.json("check", "--now", iso(world.primary.now + timedelta(hours=30)))
-    assert r["alerts"] == [], r
+def test_check_only_looks_at_campaigns_active_in_the_last_24_hours_or_as_configured(world: World) -> None:
+    later = iso(world.primary.now + timedelta(hours=30))
+    assert world.json("check", "--now", later)["alerts"] == []
+    longer = world.json("check", "--now", later, env=world.env(SESBOT_ACTIVE_HOURS="48"))["alerts"]
+    assert world.primary.campaign in {a["campaign"] for a in longer}, longer
 
 
 # --------------------------------------------------------------------------- environment variables by their effect
@@ -578,6 +586,10 @@ def test_serve_sns_accepts_only_the_listed_topics_and_verifies_real_aws_signatur
     other = (SAMPLES / SIGNED_OTHER_TOPIC).read_bytes()
     status, body = _http("POST", served.base + "/sns", other, headers)
     assert status == 403 and "SESBOT_SNS_TOPIC_ARNS" in body, (status, body)
+    subscribe = (SAMPLES / "aws-sdk-java-v2__sns-http-SubscriptionConfirmation-sigv1__1.json").read_bytes()
+    status, body = _http("POST", served.base + "/sns", subscribe,
+                         {**headers, "x-amz-sns-message-type": "SubscriptionConfirmation"})
+    assert status == 403 and "SESBOT_SNS_TOPIC_ARNS" in body, (status, body)  # not confirmed: topic not listed
     status, body = _http("POST", served.base + "/sns", (SAMPLES / SIGNED_SES_SAMPLE).read_bytes(), headers)
     assert status == 200, (status, body)
     tampered = (SAMPLES / SIGNED_SES_SAMPLE).read_text().replace("complaint@simulator", "complainx@simulator", 1)
