@@ -30,6 +30,7 @@ from bot.sns_verify import (
     string_to_sign,
     verify_message,
 )
+from tests.sns_samples import SAMPLES, real_cert_dir
 from tests.sns_signer import (
     NOT_AFTER,
     SnsSigner,
@@ -40,7 +41,6 @@ from tests.sns_signer import (
     unsubscribe_confirmation,
 )
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "ses-events"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-events"
 BAD_SIGNATURE = "signature does not match"
 # Pinned so that a PROVENANCE.md the parser misreads cannot silently shrink the real-sample tests.
@@ -97,14 +97,7 @@ def _offline(url: str) -> bytes:
 @pytest.fixture
 def real_certs(tmp_path: Path) -> CertificateStore:
     """The real AWS certificates of the samples folder, under the names their URLs end in."""
-    if not SAMPLES.is_dir():
-        pytest.skip(f"AWS samples folder not found at {SAMPLES}")
-    cert_dir = tmp_path / "real-certs"
-    cert_dir.mkdir()
-    for pem in SAMPLES.glob("*__sns-signing-cert-*.pem"):
-        digest = pem.name.rsplit("-", 1)[1]
-        (cert_dir / f"SimpleNotificationService-{digest}").symlink_to(pem)
-    return CertificateStore(cert_dir=cert_dir, fetch=_offline)
+    return CertificateStore(cert_dir=real_cert_dir(tmp_path / "real-certs"), fetch=_offline)
 
 
 def _other_char(char: str) -> str:

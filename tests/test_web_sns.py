@@ -24,12 +24,12 @@ from bot.web import MAX_BODY, WebApp, WebDeps
 from tests import factory as f
 from tests.http_server import serve_wsgi
 from tests.redis_server import RedisServer
+from tests.sns_samples import SAMPLES, real_cert_dir
 from tests.sns_signer import SnsSigner, notification, subscription_confirmation, unsubscribe_confirmation
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-events"
 OTHER_TOPIC = "arn:aws:sns:us-east-1:123456789012:someone-elses-topic"
 CAMPAIGN = "spring-042"
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "ses-events"
 SAMPLE_TOPIC = "arn:aws:sns:us-east-1:364852123998:test-email"
 REAL_SAMPLES = {
     "django-ses__sns-http-Notification-eventpub-Complaint-signed__1.json":
@@ -538,13 +538,7 @@ def test_unknown_path_is_404(web: Web) -> None:
 @pytest.fixture
 def real_web(redis_url: str, tmp_path: Path) -> Iterator[Web]:
     """The app with SESBOT_SNS_CERTS-style folder of the samples' real AWS certificates (named as in their URLs)."""
-    if not SAMPLES.is_dir():
-        pytest.skip(f"AWS samples folder not found at {SAMPLES}")
-    cert_dir = tmp_path / "real-certs"
-    cert_dir.mkdir()
-    for pem in SAMPLES.glob("*__sns-signing-cert-*.pem"):
-        digest = pem.name.rsplit("-", 1)[1]
-        (cert_dir / f"SimpleNotificationService-{digest}").symlink_to(pem)
+    cert_dir = real_cert_dir(tmp_path / "real-certs")
     app, store, fetch = build_app(redis_url, cert_dir, tmp_path / "archive", topics=(SAMPLE_TOPIC,))
     with serve_wsgi(app) as url:
         yield Web(url, store, fetch, tmp_path / "archive")
