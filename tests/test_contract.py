@@ -724,3 +724,115 @@ def test_identity_notification_samples_give_their_states(world: World) -> None:
                     "ooto@simulator.amazonses.com"):
         messages = world.json("recipient", address, env=env)["messages"]
         assert [m["state"] for m in messages] == ["unknown"], (address, messages)
+
+
+# --------------------------------------------------------------------------- states through every envelope
+
+
+def _sns_http(record: dict[str, Any], n: int) -> dict[str, Any]:
+    return {**f.sns_envelope(record), "MessageId": f"00000000-0000-4000-8000-{n:012d}"}
+
+
+def _sns_lambda(record: dict[str, Any], n: int) -> dict[str, Any]:
+    sns = _sns_http(record, n)
+    sns["SigningCertUrl"] = sns.pop("SigningCertURL")
+    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
+                         "EventSubscriptionArn": sns["TopicArn"] + ":sub", "Sns": {**sns, "Subject": None}}]}
+
+
+def _sqs_lambda(record: dict[str, Any], n: int) -> dict[str, Any]:
+    return {"Records": [{"messageId": f"sqs-{n}", "eventSource": "aws:sqs", "body": json.dumps(_sns_http(record, n)),
+                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ses-events"}]}
+
+
+DETAIL_TYPES = {"Send": "Email Sent", "Delivery": "Email Delivered", "Bounce": "Email Bounced",
+                "Complaint": "Email Complaint Received", "DeliveryDelay": "Email Delivery Delayed",
+                "Reject": "Email Rejected", "Rendering Failure": "Email Rendering Failed", "Open": "Email Opened",
+                "Click": "Email Clicked"}
+
+
+def _eventbridge(record: dict[str, Any], n: int) -> dict[str, Any]:
+    kind = record.get("eventType") or record.get("notificationType")
+    return {"version": "0", "id": f"eb-{n}", "detail-type": DETAIL_TYPES.get(kind, f"Email {kind}"),
+            "source": "aws.ses", "account": "123456789012", "time": "2026-12-01T10:00:00Z", "region": "us-east-1",
+            "resources": [], "detail": record}
+
+
+ENVELOPES = (lambda r, n: r, _sns_http, _sns_lambda, _sqs_lambda, _eventbridge)
+
+
+def _state_cases() -> dict[str, tuple[list[dict[str, Any]], dict[str, str]]]:
+    """campaign -> (records, recipient -> state DESIGN §3 says), one message per campaign."""
+    cases: dict[str, tuple[list[dict[str, Any]], dict[str, str]]] = {}
+
+    def case(name: str, build: Any, expect: dict[str, str]) -> None:
+        mid = f.message_id(800 + len(cases))
+        people = list(expect)
+        kw = {"campaign": f"st-{name}"}
+        cases[f"st-{name}"] = (build(mid, people, kw), {p: s for p, s in expect.items() if s})
+
+    case("delivered", lambda m, p, kw: [f.send(m, p, **kw), f.delivery(m, p, **kw)], {"a@states.test": "delivered"})
+    case("ooto-after-delivery", lambda m, p, kw: [f.send(m, p, **kw), f.delivery(m, p, **kw),
+                                                  f.bounce(m, p, after=30, bounce_type="Transient",
+                                                           sub_type="General", **kw)],
+         {"b@states.test": "bounced"})
+    case("account-suppressed", lambda m, p, kw: [f.send(m, p, **kw),
+                                                 f.bounce(m, p, sub_type="OnAccountSuppressionList", **kw)],
+         {"c@states.test": "suppressed"})
+    case("global-suppressed", lambda m, p, kw: [f.send(m, p, **kw), f.bounce(m, p, sub_type="Suppressed", **kw)],
+         {"d@states.test": "suppressed"})
+    case("complaint-suppressed", lambda m, p, kw: [f.send(m, p, **kw),
+                                                   f.complaint(m, p, sub_type="OnAccountSuppressionList", **kw)],
+         {"e@states.test": "suppressed"})
+    case("complained", lambda m, p, kw: [f.send(m, p, **kw), f.delivery(m, p, **kw), f.complaint(m, p, **kw)],
+         {"f@states.test": "complained"})
+    case("complained-over-suppressed", lambda m, p, kw: [
+        f.send(m, p, **kw), f.bounce(m, p, sub_type="OnAccountSuppressionList", **kw), f.complaint(m, p, **kw)],
+         {"g@states.test": "complained"})
+    case("rejected", lambda m, p, kw: [f.send(m, p, **kw), f.simple("Reject", m, p, **kw)],
+         {"h1@states.test": "rejected", "h2@states.test": "rejected"})
+    case("rendering", lambda m, p, kw: [f.send(m, p, **kw), f.simple("Rendering Failure", m, p, **kw)],
+         {"i@states.test": "rendering_failed"})
+    case("delayed", lambda m, p, kw: [f.send(m, p, **kw), f.delay(m, p, **kw)], {"j@states.test": "delayed"})
+    case("delayed-then-delivered", lambda m, p, kw: [f.send(m, p, **kw), f.delay(m, p, **kw),
+                                                     f.delivery(m, p, after=900, **kw)],
+         {"k@states.test": "delivered"})
+    case("delayed-then-expired", lambda m, p, kw: [f.send(m, p, **kw), f.delay(m, p, **kw),
+                                                   f.bounce(m, p, after=50_400, bounce_type="Transient", **kw)],
+         {"l@states.test": "bounced"})
+    case("send-only", lambda m, p, kw: [f.send(m, p, **kw), f.simple("Open", m, p, **kw),
+                                        f.simple("Click", m, p, **kw), f.simple("FutureEventType", m, p, **kw)],
+         {"m@states.test": "send_only"})
+    case("partial", lambda m, p, kw: [f.send(m, p, **kw), f.delivery(m, p[:1], **kw), f.delay(m, p[1:2], **kw)],
+         {"n1@states.test": "delivered", "n2@states.test": "delayed", "n3@states.test": "send_only"})
+    case("bounce-then-delivery", lambda m, p, kw: [f.send(m, p, **kw), f.bounce(m, p, **kw), f.delivery(m, p, **kw)],
+         {"o@states.test": "bounced"})
+    case("identity-bounce", lambda m, p, kw: [f.send(m, p, **kw), f.identity_notification(f.bounce(m, p, **kw))],
+         {"q@states.test": "bounced"})
+    case("identity-suppressed", lambda m, p, kw: [
+        f.send(m, p, **kw), f.identity_notification(f.bounce(m, p, sub_type="OnAccountSuppressionList", **kw))],
+         {"r@states.test": "suppressed"})
+    return cases
+
+
+def test_every_state_of_the_design_through_every_envelope_in_any_order(world: World) -> None:
+    cases = _state_cases()
+    records = [r for rs, _ in cases.values() for r in rs]
+    wrapped = [ENVELOPES[n % len(ENVELOPES)](record, n) for n, record in enumerate(records)]
+    folder = world.tmp / "states"
+    folder.mkdir()
+    # newest records first, spread over the file kinds ingest reads, each record also sent twice (at-least-once)
+    backwards = list(reversed(wrapped))
+    (folder / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in backwards[0::3]))
+    (folder / "b.ndjson.gz").write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in backwards[1::3]).encode()))
+    (folder / "c.json").write_text("\n".join(json.dumps(r, indent=2) for r in backwards[2::3]))  # pretty, back to back
+    (folder / "again.jsonl").write_text("".join(json.dumps(r) + "\n" for r in wrapped))
+    env = world.env(SESBOT_KEY_PREFIX="contract-states")
+    summary = world.json("ingest", str(folder), env=env)
+    assert summary["rejected"] == 0, summary
+    assert summary["read"] == 2 * len(records), summary
+    rows = {row["campaign"]: row["totals"] for row in world.json("campaigns", env=env)["campaigns"]}
+    for campaign, (_records, expect) in cases.items():
+        want = {state: sum(1 for s in expect.values() if s == state) for state in STATES}
+        got = {state: rows.get(campaign, {}).get(state, 0) for state in STATES}
+        assert got == want, (campaign, got, want)
