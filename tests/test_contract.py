@@ -36,6 +36,7 @@ from tests.dns_server import NsdServer, closed_port
 from tests.redis_server import RedisServer, free_port
 from tests.slack_api import SlackApi, serve_slack_api
 from tests.slack_signing import post_signed, slash_command_body
+from tests.sns_signer import SnsSigner, notification
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "ses-events"
@@ -54,6 +55,8 @@ PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "PYT
 SLACK_SECRET = "contract-signing-secret"
 SIGNED_SES_SAMPLE = "django-ses__sns-http-Notification-eventpub-Complaint-signed__1.json"  # real AWS signature
 SIGNED_OTHER_TOPIC = "aws-php-sns-message-validator__sns-http-Notification-sigv1-no-subject-2022__1.json"
+OWN_TOPIC = "arn:aws:sns:us-east-1:123456789012:contract-ses-events"
+SNS_HEADERS = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification"}
 
 
 def sesbot_command() -> list[str]:
@@ -529,6 +532,7 @@ class Served:
     process: subprocess.Popen[bytes]
     topic: str
     signed_message_id: str
+    signer: SnsSigner
 
 
 @pytest.fixture(scope="module")
@@ -540,9 +544,10 @@ def served(world: World, slack_api: SlackApi) -> Iterator[Served]:
     certs.mkdir()
     for pem in SAMPLES.glob("*__sns-signing-cert-*.pem"):
         shutil.copy(pem, certs / f"SimpleNotificationService-{pem.stem.rpartition('-')[2]}.pem")
+    signer = SnsSigner.create(certs)  # a sender of our own, its certificate beside AWS's
     port = free_port()
     env = world.env(PORT=str(port), SLACK_BOT_TOKEN="xoxb-contract-serve", SLACK_SIGNING_SECRET=SLACK_SECRET,
-                    SLACK_API_URL=slack_api.url, SESBOT_SNS_TOPIC_ARNS=sample["TopicArn"],
+                    SLACK_API_URL=slack_api.url, SESBOT_SNS_TOPIC_ARNS=f"{sample['TopicArn']}, {OWN_TOPIC}",
                     SESBOT_SNS_CERTS=str(certs), SESBOT_KEY_PREFIX="contract-serve")
     process = subprocess.Popen([*sesbot_command(), "serve"], cwd=world.tmp, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
@@ -560,7 +565,7 @@ def served(world: World, slack_api: SlackApi) -> Iterator[Served]:
             if time.monotonic() > deadline:
                 raise AssertionError("sesbot serve did not answer /healthz")
             time.sleep(0.1)
-        yield Served(base, process, sample["TopicArn"], json.loads(sample["Message"])["mail"]["messageId"])
+        yield Served(base, process, sample["TopicArn"], json.loads(sample["Message"])["mail"]["messageId"], signer)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -582,7 +587,7 @@ def test_serve_answers_healthz_and_metrics(served: Served) -> None:
 
 def test_serve_sns_accepts_only_the_listed_topics_and_verifies_real_aws_signatures(world: World,
                                                                                   served: Served) -> None:
-    headers = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification"}
+    headers = SNS_HEADERS
     other = (SAMPLES / SIGNED_OTHER_TOPIC).read_bytes()
     status, body = _http("POST", served.base + "/sns", other, headers)
     assert status == 403 and "SESBOT_SNS_TOPIC_ARNS" in body, (status, body)
@@ -600,6 +605,26 @@ def test_serve_sns_accepts_only_the_listed_topics_and_verifies_real_aws_signatur
         ("complaint@simulator.amazonses.com", "unknown")]
     assert [e["type"] for e in report["recipients"][0]["events"]] == ["Complaint"]
     assert _http("GET", served.base + "/sns")[0] == 405
+
+
+def test_serve_sns_ignores_the_ses_validation_text_and_counts_sns_retries_as_duplicates(world: World,
+                                                                                     served: Served) -> None:
+    validation = served.signer.sign(notification(
+        OWN_TOPIC, "Successfully validated SNS topic for Amazon SES event publishing."))
+    status, body = _http("POST", served.base + "/sns", json.dumps(validation).encode(), SNS_HEADERS)
+    assert status == 200 and json.loads(body)["ignored"] == 1, body
+    mid = f.message_id(901)
+    signed = served.signer.sign(notification(OWN_TOPIC, json.dumps(f.send(mid, ["s1@sns.test", "s2@sns.test"]))),
+                                version=2)
+    replies = [_http("POST", served.base + "/sns", json.dumps(signed).encode(), SNS_HEADERS) for _ in range(2)]
+    assert [status for status, _ in replies] == [200, 200], replies
+    first, retry = (json.loads(body) for _, body in replies)
+    assert (first["ingested"], retry["ingested"], retry["duplicates"]) == (2, 0, 2), replies
+    report = world.json("message", mid, env=world.env(SESBOT_KEY_PREFIX="contract-serve"))
+    assert {r["recipient"]: r["state"] for r in report["recipients"]} == {"s1@sns.test": "send_only",
+                                                                         "s2@sns.test": "send_only"}
+    forged = {**signed, "Message": signed["Message"].replace("s1@", "x1@")}
+    assert _http("POST", served.base + "/sns", json.dumps(forged).encode(), SNS_HEADERS)[0] == 403
 
 
 def test_serve_slack_events_checks_the_signing_secret(served: Served, slack_api: SlackApi) -> None:
