@@ -9,19 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli import NotFound, UsageError, command, extend_parser, print_json
-from bot.reports import age, iso, parse_now, to_ms
+from bot.commands import _now_ms  # --now as epoch ms, a malformed one a UsageError
+from bot.reports import age, iso
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # the engine (boto3, dnspython) is imported when a command runs, so `sesbot --help` stays quick
     from bot.investigate import Investigation, Investigator
     from checks.findings import StepResult
-
-
-def _now_ms(args: argparse.Namespace) -> int:
-    try:
-        return to_ms(parse_now(args.now))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _campaign_arg(words: list[str]) -> str:
