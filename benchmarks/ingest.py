@@ -244,7 +244,7 @@ def bound(result: dict[str, Any], parse: dict[str, Any]) -> str:
         return (f"the ingest process's Python CPU: {python_us:.1f} us of CPU per event in a {wall_us:.1f} us wall "
                 f"budget (parse ~{parse['us_per_event']:.1f} us, Store.prepare "
                 f"{1e6 * result['prepare_s'] / events:.1f} us, reading and the Redis client the rest; threads share "
-                "one GIL); redis-server needs {redis_us:.1f} us per event and waits")
+                f"one GIL); redis-server needs {redis_us:.1f} us per event and waits")
     if redis_us >= 0.8 * wall_us:
         return (f"redis-server CPU: {redis_us:.1f} us per event (merge scripts) in a {wall_us:.1f} us wall budget; "
                 f"the ingest process uses {python_us:.1f} us")

@@ -6,6 +6,8 @@ bounded by the slower of the two, not their sum.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import gzip
 import io
 import json
@@ -289,6 +291,20 @@ class _Raw(io.RawIOBase):
         return len(data)
 
 
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """A backfill allocates millions of short-lived objects (parsed JSON, events, script arguments) that reference
+    counting frees; none form cycles. Python's cycle collector would still walk the live ones every few thousand
+    allocations (a third of the parse and batch time on a million events), so it is paused for the run."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class Ingestor:
     def __init__(self, store: Store, campaign_tag: str = "campaign", batch_events: int = BATCH_EVENTS) -> None:
         self.store = store
@@ -311,6 +327,11 @@ class Ingestor:
 
     def ingest_paths(self, paths: Iterable[str], *, progress: bool | None = None,
                      s3_client_factory: Callable[[], Any] | None = None) -> IngestSummary:
+        with _cyclic_gc_paused():
+            return self._ingest_paths(paths, progress, s3_client_factory)
+
+    def _ingest_paths(self, paths: Iterable[str], progress: bool | None,
+                      s3_client_factory: Callable[[], Any] | None) -> IngestSummary:
         summary = IngestSummary()
         sources = list(iter_sources(paths, s3_client_factory))
         meter = Progress(sum(s.size for s in sources), progress)
