@@ -11,10 +11,10 @@ Pure: the AWS answers and the campaign aggregates are handed in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from checks.findings import Finding, Severity, Status, StepResult
+from checks.times import iso_seconds
 
 STEP = "routing"
 MINUTE_MS = 60_000
@@ -55,10 +55,6 @@ class RoutingInputs:
     window: tuple[int, int] | None = None  # the CloudWatch window [start, end) in epoch ms
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def check_routing(inputs: RoutingInputs) -> StepResult:
     findings: list[Finding] = []
     sets_data: list[dict[str, Any]] = []
@@ -96,7 +92,7 @@ def check_routing(inputs: RoutingInputs) -> StepResult:
         "estimates": estimates,
     }
     if inputs.window:
-        data["window"] = {"start": _iso(inputs.window[0]), "end": _iso(inputs.window[1])}
+        data["window"] = {"start": iso_seconds(inputs.window[0]), "end": iso_seconds(inputs.window[1])}
     findings.sort(key=lambda f: {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}[f.severity])
     problems = [f for f in findings if f.severity != Severity.INFO]
     note = f" (AWS not checked: {inputs.aws_problem})" if inputs.aws is None else ""
@@ -252,7 +248,7 @@ def _outcome_stop(inputs: RoutingInputs) -> tuple[Finding, dict[str, Any]] | Non
     send_only_after = sum(n for m, n in inputs.send_only_by_minute.items() if m > last_outcome)
     if sent_after < 5 or send_only_after < 0.8 * sent_after:
         return None
-    data = {"last_outcome": _iso(last_outcome * MINUTE_MS), "last_send": _iso(last_send * MINUTE_MS),
+    data = {"last_outcome": iso_seconds(last_outcome * MINUTE_MS), "last_send": iso_seconds(last_send * MINUTE_MS),
             "sent_after": sent_after, "send_only_after": send_only_after}
     return Finding(
         "outcome_events_stopped", Severity.CRITICAL,

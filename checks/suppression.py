@@ -12,10 +12,10 @@ entries found for them, the account and configuration-set settings and sesbot's 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from checks.findings import Finding, Severity, Status, StepResult
+from checks.times import iso_seconds
 
 STEP = "suppression"
 EXAMPLES = 5
@@ -59,10 +59,6 @@ class SuppressionInputs:
     history: list[HistoryHit] = field(default_factory=list)
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def check_suppression(inputs: SuppressionInputs) -> StepResult:
     findings: list[Finding] = []
     sample = inputs.sample
@@ -102,7 +98,7 @@ def check_suppression(inputs: SuppressionInputs) -> StepResult:
             "listed_after_send": round(len(after) * scale),
             "by_reason": {k: round(v * scale) for k, v in sorted(by_reason.items())},
             "examples": [
-                {"recipient": m.recipient, "reason": e.reason, "last_update": _iso(e.last_update_ms),
+                {"recipient": m.recipient, "reason": e.reason, "last_update": iso_seconds(e.last_update_ms),
                  "listed_before_send": e.last_update_ms <= m.send_ms}
                 for m, e in on_list[:EXAMPLES]
             ],
@@ -145,8 +141,8 @@ def check_suppression(inputs: SuppressionInputs) -> StepResult:
             f"{people} of {inputs.history_checked} Send-only recipients checked in sesbot's history hard-bounced "
             f"or complained before ({kinds_text}): SES has most likely suppressed them.",
             {"recipients": people, "checked": inputs.history_checked, "by_kind": kinds,
-             "examples": [{"recipient": h.recipient, "kind": h.kind, "campaign": h.campaign, "time": _iso(h.time_ms)}
-                          for h in inputs.history[:EXAMPLES]]},
+             "examples": [{"recipient": h.recipient, "kind": h.kind, "campaign": h.campaign,
+                           "time": iso_seconds(h.time_ms)} for h in inputs.history[:EXAMPLES]]},
         ))
         data["history_hits"] = people
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from checks.findings import Finding, Severity, Status, StepResult
+from checks.times import iso_seconds
 
 STEP = "temporary_failures"
 MINUTE_MS = 60_000
@@ -52,10 +52,6 @@ class TemporaryInputs:
     providers: dict[str, str] = field(default_factory=dict)
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def parse_delay_detail(detail: str) -> tuple[str, str]:
     """The delay type and status code from a stored DeliveryDelay detail ("IPFailure 4.7.650 smtp; 451 ...")."""
     parts = detail.split()
@@ -85,12 +81,12 @@ def check_temporary_failures(inputs: TemporaryInputs) -> StepResult:
         "expired": expired,
         "expiring_next_hour": next_hour,
         "expiring_next_24h": next_day,
-        "next_expiry": _iso(pending_minutes[0] * MINUTE_MS) if pending_minutes else None,
-        "last_expiry": _iso(pending_minutes[-1] * MINUTE_MS) if pending_minutes else None,
+        "next_expiry": iso_seconds(pending_minutes[0] * MINUTE_MS) if pending_minutes else None,
+        "last_expiry": iso_seconds(pending_minutes[-1] * MINUTE_MS) if pending_minutes else None,
         "lost_send_only": inputs.lost_send_only,
         "retry_deadline_s": inputs.retry_deadline_s,
         "examples": [{"recipient": s.recipient, "delay_type": s.delay_type, "status": s.status,
-                      "expires": _iso(s.expires_ms) if s.expires_ms else None} for s in inputs.sample[:5]],
+                      "expires": iso_seconds(s.expires_ms) if s.expires_ms else None} for s in inputs.sample[:5]],
     }
     if inputs.delayed:
         lead_type = types.most_common(1)[0][0] if types else "Undetermined"
