@@ -8,6 +8,12 @@ then times `collect_alerts` (active campaigns, their totals, the details of thos
 to alert, thresholds, the four checks) several times, and prints the parts, including the worst case where every
 campaign has to be read in detail.
 
+Then the ticks with AWS configured (the project's local AWS endpoint, bot.aws_emulator.LocalAws, in this process):
+every configuration set has an SNS event destination, and the subscription of one of them, then of all of them, is
+still pending. The SNS answers are cached in Redis for 10 minutes, so the first tick of each case (the look-ups)
+is left out of the figures. Only the campaigns that sent through an unconfirmed configuration set, or whose counts
+could alert, are read in detail.
+
     .venv/bin/python benchmarks/check.py [--campaigns 1000] [--median-recipients 400] [--ticks 5]
 """
 
@@ -25,12 +31,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import boto3
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.alert_run import collect_alerts
+from bot.alert_run import CheckRun, collect_alerts
 from bot.alert_summaries import AlertSummaryReader
+from bot.aws import SesAccount
+from bot.aws_emulator import LocalAws
 from bot.events import FLAG_SUPPRESSED, Event
 from bot.keys import KeySchema
 from bot.settings import Settings
@@ -42,6 +51,7 @@ NOW_MS = 1_796_378_400_000  # 2026-12-04T12:00:00Z
 MIN = 60_000
 CONFIG_SETS = ("marketing-main", "newsletter", "launches", "promotions", "transactional")
 IPS = ("54.240.8.35", "54.240.8.87", "54.240.9.112", "54.240.27.19", "54.240.48.111", "54.240.11.204")
+SNS_ENDPOINT = "https://sesbot.example/sns"
 BIG_DOMAINS = ("gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com", "aol.com", "gmx.de",
                "web.de", "live.com", "comcast.net")
 
@@ -150,6 +160,61 @@ def fill(store: Store, campaigns: int, median: int) -> tuple[int, float]:
     return total, time.perf_counter() - started
 
 
+def timed_ticks(store: Store, settings: Settings, ticks: int,
+                aws: SesAccount | None = None) -> tuple[list[float], CheckRun]:
+    times: list[float] = []
+    run = None
+    for _ in range(ticks):
+        started = time.perf_counter()
+        run = collect_alerts(store, settings, NOW_MS, aws)
+        times.append(time.perf_counter() - started)
+    assert run is not None
+    return times, run
+
+
+def figures(times: list[float]) -> str:
+    return f"min {min(times):.3f} s, median {statistics.median(times):.3f} s, max {max(times):.3f} s"
+
+
+def sns_destinations(aws: LocalAws, endpoint: str) -> tuple[boto3.Session, dict[str, str]]:
+    """Every configuration set with an enabled SNS event destination, each to its own topic, subscribed (pending)."""
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    sns = session.client("sns", endpoint_url=endpoint)
+    sesv2 = session.client("sesv2", endpoint_url=endpoint)
+    topics = {}
+    for config_set in CONFIG_SETS:
+        topic = sns.create_topic(Name=f"ses-events-{config_set}")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="https", Endpoint=SNS_ENDPOINT)
+        sesv2.create_configuration_set(ConfigurationSetName=config_set)
+        sesv2.create_configuration_set_event_destination(
+            ConfigurationSetName=config_set, EventDestinationName="sesbot",
+            EventDestination={"Enabled": True, "MatchingEventTypes": ["SEND", "DELIVERY", "BOUNCE"],
+                              "SnsDestination": {"TopicArn": topic}})
+        topics[config_set] = topic
+    return session, topics
+
+
+def unconfirmed_ticks(store: Store, settings: Settings, ticks: int) -> None:
+    aws = LocalAws()
+    endpoint = aws.start()
+    try:
+        session, topics = sns_destinations(aws, endpoint)
+        account = SesAccount(session, endpoint_url=endpoint)
+        for pending in (CONFIG_SETS, CONFIG_SETS[1:2]):  # all pending, then all but one confirmed
+            for config_set, topic in topics.items():
+                if config_set not in pending:
+                    aws.confirm_subscription(topic, SNS_ENDPOINT)
+                store.client.delete(store.keys.cache("alert-sns", config_set))
+            collect_alerts(store, settings, NOW_MS, account)  # the SNS look-ups, cached for the next ticks
+            times, run = timed_ticks(store, settings, ticks, account)
+            gaps = sum(1 for a in run.alerts if a.kind == "ingestion_gap")
+            print(f"check tick with {len(pending)} of {len(CONFIG_SETS)} configuration sets' SNS subscription "
+                  f"unconfirmed: read in detail {len(run.summaries):,} of {len(run.active):,}; ingestion_gap "
+                  f"alerts {gaps:,}; {figures(times)}")
+    finally:
+        aws.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaigns", type=int, default=1000)
@@ -167,18 +232,12 @@ def main() -> int:
                   f"redis used_memory {info['used_memory'] / 2**20:.0f} MiB")
             settings = Settings.from_env({"REDIS_URL": url})
 
-            ticks, run = [], None
-            for _ in range(args.ticks):
-                started = time.perf_counter()
-                run = collect_alerts(store, settings, NOW_MS)
-                ticks.append(time.perf_counter() - started)
-            assert run is not None
+            ticks, run = timed_ticks(store, settings, args.ticks)
             kinds = ", ".join(f"{k} {sum(1 for a in run.alerts if a.kind == k)}"
                               for k in sorted({a.kind for a in run.alerts}))
             print(f"active campaigns: {len(run.active):,}; read in detail (enough pending recipients to alert): "
                   f"{len(run.summaries):,}; alerts: {len(run.alerts):,} ({kinds})")
-            print(f"check tick (collect_alerts) over {args.ticks} runs: min {min(ticks):.3f} s, "
-                  f"median {statistics.median(ticks):.3f} s, max {max(ticks):.3f} s (target <= 0.5 s)")
+            print(f"check tick (collect_alerts) over {args.ticks} runs: {figures(ticks)} (target <= 0.5 s)")
 
             reader = AlertSummaryReader(store, KNOWN_DOMAINS)
             parts = {}
@@ -200,6 +259,7 @@ def main() -> int:
                   "(domains, per-minute counters, types)")
             for name, seconds in parts.items():
                 print(f"  {name}: {seconds:.3f} s")
+            unconfirmed_ticks(store, settings, args.ticks)
         finally:
             process.terminate()
             process.wait(10)

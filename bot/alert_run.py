@@ -1,7 +1,8 @@
 """One check tick: the alerts of the active campaigns, from their maintained aggregates (DESIGN §5 `check`).
 
 `collect_alerts` reads the active campaigns' totals (one cheap server-side script each), the details of those with
-enough pending recipients for any alert (bot/alert_summaries.py), the thresholds (SESBOT_ALERT_THRESHOLDS, then
+enough pending recipients for any alert or that sent through a configuration set whose SNS subscription is
+unconfirmed (bot/alert_summaries.py), the thresholds (SESBOT_ALERT_THRESHOLDS, then
 the Redis hash `sesbot thresholds` writes) and, when AWS is configured, whether each configuration set's SNS
 subscription is confirmed; `checks.alerts` decides what fires. The scheduler's job and `sesbot check` both call it.
 """
@@ -133,15 +134,20 @@ def collect_alerts(store: Store, settings: Settings, now_ms: int, aws: SesAccoun
     book = load_thresholds(settings, store)
     reader = AlertSummaryReader(store, KNOWN_DOMAINS, cluster=settings.redis_cluster)
     unconfirmed: dict[str, list[str]] = {}
+    unconfirmed_ids: list[str] = []
     if aws is not None and active:
-        config_sets = {v.decode() for v in store.client.hvals(store.keys.names("s"))}
-        unconfirmed = unconfirmed_subscriptions(aws, store, config_sets, settings.sns_topic_arns)
-    totals = None if unconfirmed else reader.totals(active)  # an unconfirmed subscription: look at every one
+        config_sets = {k.decode(): v.decode() for k, v in store.client.hgetall(store.keys.names("s")).items()}
+        unconfirmed = unconfirmed_subscriptions(aws, store, set(config_sets.values()), settings.sns_topic_arns)
+        unconfirmed_ids = sorted(ident for ident, name in config_sets.items() if name in unconfirmed)
+    # The subscription part of ingestion_gap needs only the campaign's configuration sets: a campaign that sent
+    # through none of the unconfirmed ones can alert only on its counts, which `could_alert` rules on.
+    totals = reader.totals(active, unconfirmed_ids)
     if totals is None:
         candidates, others = active, []
     else:
-        candidates = [c for c in active if could_alert(totals[c], book)]
-        others = [_totals_figures(totals[c]) for c in active if not could_alert(totals[c], book)]
+        candidates = [c for c in active if totals[c].config_set_ids or could_alert(totals[c].states, book)]
+        chosen = set(candidates)
+        others = [_totals_figures(totals[c].states) for c in active if c not in chosen]
     summaries = reader.read(candidates, now_ms, settings.delivery_window_s, int(book.lowest("domain_min_pending")))
     given = CheckInput(now_ms, settings.delivery_window_s, book, KNOWN_DOMAINS, unconfirmed)
     return CheckRun(now_ms, check_campaigns(summaries.values(), given, others), summaries,

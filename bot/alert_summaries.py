@@ -15,7 +15,8 @@ alerts on it as on the full summary.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -27,29 +28,45 @@ from checks.send_only import MINUTE_MS
 PIPELINE_CAMPAIGNS = 200  # campaigns per pipeline round trip
 
 
+@dataclass(frozen=True)
+class CampaignTotals:
+    """The first look at a campaign: recipients per state, and the ids of the configuration sets asked about
+    that it sent through."""
+
+    states: dict[str, int]
+    config_set_ids: frozenset[str] = frozenset()
+
+
 class AlertSummaryReader:
     def __init__(self, store: Store, providers: Mapping[str, str] | None = None, *, cluster: bool = False) -> None:
         self.store = store
         self.cluster = cluster
-        self._provider_args = [x for pair in sorted((providers or {}).items()) for x in pair]
+        # one argument (packing ~90 separate ones cost as much as a third of the read): "domain\tprovider" lines
+        self._providers_arg = "\n".join(f"{d}\t{p}" for d, p in sorted((providers or {}).items())
+                                        if d and p and not {"\t", "\n"} & set(d + p)).encode()
         lua = resources.files("bot").joinpath("lua")
         self._details = store.client.register_script(lua.joinpath("alert_summary.lua").read_text())
         self._totals = store.client.register_script(lua.joinpath("alert_totals.lua").read_text())
         self._config_sets: dict[str, str] = {}
 
-    def totals(self, campaigns: list[str]) -> dict[str, dict[str, int]] | None:
-        """Recipients per state of each campaign (one cheap script call each); None on Redis Cluster."""
+    def totals(self, campaigns: list[str], config_set_ids: Sequence[str] = ()) -> dict[str, CampaignTotals] | None:
+        """Recipients per state of each campaign, and which of `config_set_ids` (configuration set ids, as in
+        the names hash) it sent through: one cheap script call each. None on Redis Cluster."""
         if self.cluster:
             return None
-        out: dict[str, dict[str, int]] = {}
+        fields = [*(f"s|{state}" for state in STATES), *(f"cs|{ident}" for ident in config_set_ids)]
+        out: dict[str, CampaignTotals] = {}
         keys = self.store.keys
         for chunk in _chunks(campaigns):
             pipe = self.store.client.pipeline(transaction=False)
             for campaign in chunk:
-                self._totals(keys=[keys.aggregates(campaign, shard) for shard in range(SHARDS)], args=list(STATES),
+                self._totals(keys=[keys.aggregates(campaign, shard) for shard in range(SHARDS)], args=fields,
                              client=pipe)
             for campaign, reply in zip(chunk, pipe.execute(), strict=True):
-                out[campaign] = dict(zip(STATES, (int(n) for n in reply), strict=True))
+                states = dict(zip(STATES, (int(n) for n in reply[: len(STATES)]), strict=True))
+                sent_through = frozenset(ident for ident, n in zip(config_set_ids, reply[len(STATES):], strict=True)
+                                         if int(n))
+                out[campaign] = CampaignTotals(states, sent_through)
         return out
 
     def read(self, campaigns: list[str], now_ms: int, delivery_window_s: int,
@@ -67,7 +84,7 @@ class AlertSummaryReader:
             for campaign in chunk:
                 shard_keys = [k for shard in range(SHARDS) for k in (
                     keys.aggregates(campaign, shard), keys.domains(campaign, shard), keys.minutes(campaign, shard))]
-                self._details(keys=shard_keys, args=[cut, max(1, min_pending), *self._provider_args], client=pipe)
+                self._details(keys=shard_keys, args=[cut, max(1, min_pending), self._providers_arg], client=pipe)
             for campaign, reply in zip(chunk, pipe.execute(), strict=True):
                 summary = self._summary(campaign, reply)
                 if summary is not None:

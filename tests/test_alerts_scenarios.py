@@ -11,6 +11,9 @@ from bot import cli
 from bot.alert_run import collect_alerts, set_thresholds
 from bot.aws import SesAccount
 from bot.reports import iso
+from bot.simulate import simulate
+from checks.alerts import CheckInput, ThresholdBook, check_campaigns
+from checks.providers import KNOWN_DOMAINS
 from tests.alerts_support import alert_settings, deliveries_for, ingest_records, ingest_scenario, ms, open_store
 
 EXPECTED_KINDS = {
@@ -102,6 +105,44 @@ def test_unconfirmed_sns_subscription_from_aws_is_an_ingestion_gap(redis_url, aw
     local_aws.confirm_subscription(topic, "https://sesbot.example/sns")
     store.client.delete(store.keys.cache("alert-sns", sim.configuration_set))  # the answer is cached 10 min
     assert collect_alerts(store, settings, ms(sim.now), SesAccount(aws_session)).alerts == []
+
+
+def unconfirmed_destination(aws_session, config_set: str) -> str:
+    """An SNS event destination of `config_set` whose topic's only subscription is still pending."""
+    sns = aws_session.client("sns")
+    topic = sns.create_topic(Name=f"ses-events-{config_set}")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="https", Endpoint="https://sesbot.example/sns")
+    sesv2 = aws_session.client("sesv2")
+    sesv2.create_configuration_set(ConfigurationSetName=config_set)
+    sesv2.create_configuration_set_event_destination(
+        ConfigurationSetName=config_set, EventDestinationName="sesbot",
+        EventDestination={"Enabled": True, "MatchingEventTypes": ["SEND", "DELIVERY", "BOUNCE"],
+                          "SnsDestination": {"TopicArn": topic}})
+    return topic
+
+
+def test_an_unconfirmed_subscription_keeps_the_prefilter_for_other_configuration_sets(redis_url, aws_session,
+                                                                                         local_aws):
+    """Only the campaigns that sent through the unconfirmed configuration set, or whose counts could alert, are
+    read in detail; the alerts are those of reading every campaign in detail."""
+    store = open_store(redis_url)
+    now = ingest_scenario(store, "healthy", recipients=400, campaign="quiet-unconfirmed").now
+    quiet_elsewhere = simulate("healthy", recipients=400, campaign="quiet-elsewhere", now=now)
+    ingest_records(store, [orjson.loads(orjson.dumps(r).replace(b'"marketing-main"', b'"transactional"'))
+                           for r in quiet_elsewhere.events])
+    stuck = ingest_scenario(store, "missing_events", recipients=400, campaign="stuck-elsewhere", now=now)
+    topic = unconfirmed_destination(aws_session, "marketing-main")
+    settings = alert_settings(redis_url)
+
+    run = collect_alerts(store, settings, ms(now), SesAccount(aws_session))
+    assert sorted(run.summaries) == ["quiet-unconfirmed", "stuck-elsewhere"]  # not quiet-elsewhere
+    assert [a.kind for a in run.alerts if a.campaign == "quiet-unconfirmed"] == ["ingestion_gap"]
+    assert run.alerts[0].metrics["unconfirmed_topics"] == [topic]
+    every = [s for s in (store.campaign_summary(c) for c in sorted(run.active)) if s is not None]
+    given = CheckInput(ms(now), settings.delivery_window_s, ThresholdBook(), KNOWN_DOMAINS,
+                       {"marketing-main": [topic]})
+    assert [a.to_dict() for a in run.alerts] == [a.to_dict() for a in check_campaigns(every, given)]
+    assert {a.campaign for a in run.alerts} == {"quiet-unconfirmed", stuck.campaign}
 
 
 def test_check_json_prints_exactly_the_contract(redis_url, monkeypatch, capsys):

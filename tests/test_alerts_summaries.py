@@ -54,7 +54,7 @@ def test_reduced_reads_match_the_store(everything):
     for sim in sims:
         full = store.campaign_summary(sim.campaign)
         part = partial[sim.campaign]
-        assert totals[sim.campaign] == full.totals == part.totals
+        assert totals[sim.campaign].states == full.totals == part.totals
         assert (part.send_only_by_minute, part.delayed_by_expiry_minute) == (full.send_only_by_minute,
                                                                             full.delayed_by_expiry_minute)
         assert (part.last_event_ms, part.config_sets) == (full.last_event_ms, full.config_sets)
@@ -63,6 +63,19 @@ def test_reduced_reads_match_the_store(everything):
         assert pending <= set(part.domains) <= set(full.domains)
         for domain, states in part.domains.items():
             assert sum(states.values()) == sum(n for s, n in full.domains[domain].items() if s != "unknown")
+
+
+def test_totals_say_which_configuration_sets_a_campaign_sent_through(everything):
+    store, sims = everything
+    names = {k.decode(): v.decode() for k, v in store.client.hgetall(store.keys.names("s")).items()}
+    asked = sorted(names)[::2]  # some of the configuration sets, not all
+    totals = AlertSummaryReader(store, PROVIDERS).totals([s.campaign for s in sims], asked)
+    assert {ident for t in totals.values() for ident in t.config_set_ids}  # the comparison means something
+    for sim in sims:
+        full = store.campaign_summary(sim.campaign)
+        assert {names[i] for i in totals[sim.campaign].config_set_ids} == set(full.config_sets) & {
+            names[i] for i in asked}
+        assert totals[sim.campaign].states == full.totals
 
 
 def test_the_totals_prefilter_never_hides_an_alert(everything):
@@ -74,8 +87,8 @@ def test_the_totals_prefilter_never_hides_an_alert(everything):
     for hours in (0, 2, 6):
         now = ms(max(s.now for s in sims) + timedelta(hours=hours))
         alerts = check_campaigns([store.campaign_summary(c) for c in campaigns], CheckInput(now, WINDOW, book))
-        assert {a.campaign for a in alerts} <= {c for c in campaigns if could_alert(totals[c], book)}
-    assert not could_alert(totals["healthy-1500"], ThresholdBook())
+        assert {a.campaign for a in alerts} <= {c for c in campaigns if could_alert(totals[c].states, book)}
+    assert not could_alert(totals["healthy-1500"].states, ThresholdBook())
     assert book.lowest("min_stuck") == 1
 
 

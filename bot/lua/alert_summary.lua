@@ -6,11 +6,13 @@
 -- Store.campaign_summary instead).
 -- ARGV[1] settled cut (a minute): Send counts of the minutes below it are returned summed per hour
 -- ARGV[2] the fewest pending recipients a domain (or provider) needs for a domain spike: smaller ones are left out
--- ARGV[3..] pairs domain, provider: the providers known by name. A provider's domains are counted as one group
--- and, when the group qualifies, each of its domains present in the campaign is reported, so its volume is whole.
+-- ARGV[3] the providers known by name, one "domain<TAB>provider" per line (one argument, read only when the
+-- campaign has enough pending recipients). A provider's domains are counted as one group and, when the group
+-- qualifies, each of its domains present in the campaign is reported, so its volume is whole.
 --
 -- Fields are matched with HSCAN ... MATCH (in C) rather than in Lua: only the few fields wanted reach the script,
--- four scans per shard.
+-- three scans per shard, and a fourth (the pending domains) only when the campaign has at least ARGV[2] pending
+-- recipients in all.
 -- Returns {agg, domains, minutes, hours}, summed over the shards given:
 --   agg      flat field/value pairs: states (s|, summed), latest event per type (lt|), configuration sets (cs|),
 --            last_send, first_send_neg (maxima)
@@ -21,12 +23,13 @@
 local cut = tonumber(ARGV[1])
 local min_pending = tonumber(ARGV[2])
 local provider_of, domains_of = {}, {}
-for i = 3, #ARGV - 1, 2 do
-  local domain, provider = ARGV[i], ARGV[i + 1]
-  provider_of[domain] = provider
-  local list = domains_of[provider]
-  if list == nil then list = {}; domains_of[provider] = list end
-  list[#list + 1] = domain
+local function read_providers()
+  for domain, provider in string.gmatch(ARGV[3] or '', '([^\t\n]+)\t([^\n]+)') do
+    provider_of[domain] = provider
+    local list = domains_of[provider]
+    if list == nil then list = {}; domains_of[provider] = list end
+    list[#list + 1] = domain
+  end
 end
 local SENT_STATES = {'send_only', 'delayed', 'delivered', 'bounced', 'suppressed', 'complained', 'rejected',
                      'rendering_failed'}
@@ -65,7 +68,7 @@ local function pending(f, v)
 end
 
 for k = 1, #KEYS, 3 do
-  local agg, dom, min = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local agg, min = KEYS[k], KEYS[k + 2]
   -- one scan for s|, lt|, cs|, last_send and first_send_neg (it also lets ct| and fd| through: skipped here)
   scan(agg, '[slcf]*', function(f, v)
     local a, b = string.byte(f, 1, 2)
@@ -84,8 +87,15 @@ for k = 1, #KEYS, 3 do
       by_hour[h] = (by_hour[h] or 0) + tonumber(v)
     end
   end)
+end
 
-  scan(dom, '*|[sd]e[nl][da][_y]*', pending)  -- the states send_only and delayed, no other
+-- The pending domains only when the campaign has enough pending recipients for one group to reach min_pending
+-- (no group can have more than the whole campaign): most campaigns of a tick are read for other reasons.
+if (sums['s|send_only'] or 0) + (sums['s|delayed'] or 0) >= min_pending then
+  read_providers()
+  for k = 2, #KEYS, 3 do
+    scan(KEYS[k], '*|[sd]e[nl][da][_y]*', pending)  -- the states send_only and delayed, no other
+  end
 end
 
 -- Second pass, once every shard's pending domains are known: each wanted domain's volume over all shards.
