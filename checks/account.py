@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.findings import Finding, Severity, Status, StepResult
+from checks.severity import severity_rank
 
 STEP = "account"
 SES_DEFAULT_MAX_DELIVERY_S = 50_400  # SES retries for up to 14 h when a configuration set sets no limit
@@ -78,7 +79,7 @@ def check_account(inputs: AccountInputs) -> StepResult:
             ))
     problems = [f for f in findings if f.severity != Severity.INFO]
     problems.sort(key=lambda f: f.severity != Severity.CRITICAL)
-    findings.sort(key=lambda f: {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}[f.severity])
+    findings.sort(key=severity_rank)
     unchecked = data["unchecked"]
     note = f" (not checked: {'; '.join(f'{k}: {v}' for k, v in unchecked.items())})" if unchecked else ""
     if problems:

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.dns_resolver import DnsUnavailable, Resolver
 from checks.findings import Finding, Severity, Status, StepResult
+from checks.severity import severity_rank
 
 STEP = "authentication"
 SPF_LOOKUP_LIMIT = 10  # RFC 7208 §4.6.4
@@ -63,9 +64,6 @@ TWO_LEVEL_SUFFIXES = frozenset(
     }.items()
     for second in seconds
 )
-
-_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
-
 
 def organizational_domain(domain: str) -> str:
     """The registrable domain: the last two labels, or three under a common two-level suffix like co.uk."""
@@ -513,7 +511,7 @@ def check_authentication(
 
     findings.extend(_alignment_findings(domain, dmarc_data, dkim_ok, spf_aligned, mail_from))
     data["alignment"] = {"dkim_ok": dkim_ok, "spf_aligned": spf_aligned}
-    findings.sort(key=lambda f: _SEVERITY_RANK[f.severity])
+    findings.sort(key=severity_rank)
     data["unchecked"] = unchecked
     return _result(domain, findings, data, unchecked, dkim_tokens, dmarc_data, mail_from)
 

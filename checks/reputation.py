@@ -18,6 +18,7 @@ from typing import Any, Literal
 from bot.dns_resolver import DnsUnavailable, Resolver
 from checks.authentication import organizational_domain
 from checks.findings import Finding, Severity, Status, StepResult
+from checks.severity import severity_rank
 
 logger = logging.getLogger(__name__)
 
@@ -294,7 +295,7 @@ def check_reputation(
         "ips": ip_targets, "domains": domain_targets, "checked_lists": checked, "skipped_lists": skipped,
         "partial_lists": {k: v for k, v in partial.items() if k not in skipped}, "listings": listings,
     }
-    findings.sort(key=lambda f: {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}[f.severity])
+    findings.sort(key=severity_rank)
     if not checked:
         return StepResult(STEP, Status.SKIPPED, _all_skipped_summary(skipped, unavailable), tuple(findings), data)
     skipped_note = f"; not checked: {', '.join(skipped)}" if skipped else ""

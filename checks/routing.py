@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.findings import Finding, Severity, Status, StepResult
+from checks.severity import severity_rank
 from checks.times import iso_seconds
 
 STEP = "routing"
@@ -93,7 +94,7 @@ def check_routing(inputs: RoutingInputs) -> StepResult:
     }
     if inputs.window:
         data["window"] = {"start": iso_seconds(inputs.window[0]), "end": iso_seconds(inputs.window[1])}
-    findings.sort(key=lambda f: {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}[f.severity])
+    findings.sort(key=severity_rank)
     problems = [f for f in findings if f.severity != Severity.INFO]
     note = f" (AWS not checked: {inputs.aws_problem})" if inputs.aws is None else ""
     if problems:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.findings import Finding, Severity, Status, StepResult
+from checks.severity import severity_rank
 from checks.times import iso_seconds
 
 STEP = "suppression"
@@ -146,7 +147,7 @@ def check_suppression(inputs: SuppressionInputs) -> StepResult:
         ))
         data["history_hits"] = people
 
-    findings.sort(key=lambda f: {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}[f.severity])
+    findings.sort(key=severity_rank)
     problems = [f for f in findings if f.severity != Severity.INFO]
     unchecked_note = f" (suppression list not checked: {inputs.list_problem})" if inputs.listed is None else ""
     if problems:
