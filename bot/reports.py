@@ -78,12 +78,19 @@ def events_json(recipient: RecipientRecord) -> list[dict[str, Any]]:
     return out
 
 
-def message_report(record: MessageRecord) -> dict[str, Any]:
+def message_fields(record: MessageRecord) -> dict[str, Any]:
+    """What both reports say about a message: its id, campaign, configuration set and Send time."""
     return {
         "message_id": record.message_id,
         "campaign": record.campaign,
         "configuration_set": record.configuration_set,
         "send_time": iso(record.send_ms),
+    }
+
+
+def message_report(record: MessageRecord) -> dict[str, Any]:
+    return {
+        **message_fields(record),
         "recipients": [
             {"recipient": r.recipient, "state": r.state, "events": events_json(r)} for r in record.recipients
         ],
@@ -95,10 +102,7 @@ def recipient_report(address: str, records: list[MessageRecord]) -> dict[str, An
     for record in records:
         for r in record.recipients:
             messages.append({
-                "message_id": record.message_id,
-                "campaign": record.campaign,
-                "configuration_set": record.configuration_set,
-                "send_time": iso(record.send_ms),
+                **message_fields(record),
                 "state": r.state,
                 "events": events_json(r),
             })
