@@ -12,11 +12,16 @@ from bot.aws import SesAccount
 from bot.aws_emulator import LocalAws
 from bot.investigate import STEPS, CampaignNotFound, Investigator
 from bot.reports import iso
-from bot.simulate import SCENARIOS
+from bot.simulate import SCENARIOS, SimulatedCampaign
 from bot.store import Store
 from checks.findings import StepResult
 from tests.dns_server import NsdServer
 from tests.scenario_env import sesbot, sesbot_json, stage
+
+
+def now_arg(sim: SimulatedCampaign) -> str:
+    """`--now` for a simulated campaign: the moment its scenario is set at."""
+    return iso(int(sim.now.timestamp() * 1000)) or ""
 
 
 @pytest.fixture
@@ -29,7 +34,7 @@ def env(redis_url: str, local_aws: LocalAws, dns_server: NsdServer) -> dict[str,
 def test_why_ranks_the_scenario_cause_first(scenario: str, env: dict[str, str], redis_url: str,
                                             local_aws: LocalAws, dns_server: NsdServer) -> None:
     sim = stage(scenario, redis_url, local_aws, dns_server)
-    report = sesbot_json("why", sim.campaign, "--now", iso(int(sim.now.timestamp() * 1000)) or "", env=env)
+    report = sesbot_json("why", sim.campaign, "--now", now_arg(sim), env=env)
 
     causes = [c["cause"] for c in report["causes"]]
     assert causes[0] == sim.expected_cause, report["causes"]
@@ -56,7 +61,7 @@ def test_why_ranks_the_scenario_cause_first(scenario: str, env: dict[str, str], 
 def test_mixed_causes_show_in_proportion(env: dict[str, str], redis_url: str, local_aws: LocalAws,
                                          dns_server: NsdServer) -> None:
     sim = stage("mixed", redis_url, local_aws, dns_server)
-    report = sesbot_json("why", sim.campaign, "--now", iso(int(sim.now.timestamp() * 1000)) or "", env=env)
+    report = sesbot_json("why", sim.campaign, "--now", now_arg(sim), env=env)
     by_cause = {c["cause"]: c for c in report["causes"]}
     totals = report["totals"]
     stuck = totals["send_only"] + totals["delayed"]
@@ -74,7 +79,7 @@ def test_mixed_causes_show_in_proportion(env: dict[str, str], redis_url: str, lo
 def test_suppression_scenario_evidence(env: dict[str, str], redis_url: str, local_aws: LocalAws,
                                        dns_server: NsdServer) -> None:
     sim = stage("suppression_no_bounce_events", redis_url, local_aws, dns_server)
-    now = iso(int(sim.now.timestamp() * 1000)) or ""
+    now = now_arg(sim)
     report = sesbot_json("why", sim.campaign, "--now", now, env=env)
     suppressed = {e for e, _, _ in sim.aws.suppressed_destinations}
     step = report["steps"]["suppression"]
@@ -98,7 +103,7 @@ def test_suppression_scenario_evidence(env: dict[str, str], redis_url: str, loca
 def test_missing_events_scenario_evidence(env: dict[str, str], redis_url: str, local_aws: LocalAws,
                                           dns_server: NsdServer) -> None:
     sim = stage("missing_events", redis_url, local_aws, dns_server)
-    report = sesbot_json("why", sim.campaign, "--now", iso(int(sim.now.timestamp() * 1000)) or "", env=env)
+    report = sesbot_json("why", sim.campaign, "--now", now_arg(sim), env=env)
     routing = report["steps"]["routing"]
     codes = {f["code"] for f in routing["findings"]}
     assert {"sns_not_delivering", "outcome_events_stopped", "cloudwatch_gap"} <= codes
@@ -111,7 +116,7 @@ def test_missing_events_scenario_evidence(env: dict[str, str], redis_url: str, l
 def test_text_report_puts_the_verdict_first(env: dict[str, str], redis_url: str, local_aws: LocalAws,
                                             dns_server: NsdServer) -> None:
     sim = stage("provider_deferral", redis_url, local_aws, dns_server)
-    done = sesbot("why", "campaign", sim.campaign, "--now", iso(int(sim.now.timestamp() * 1000)) or "", env=env)
+    done = sesbot("why", "campaign", sim.campaign, "--now", now_arg(sim), env=env)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith(sim.campaign)
@@ -139,7 +144,7 @@ def test_bad_now_is_a_usage_error(env: dict[str, str]) -> None:
 def test_single_step_commands(env: dict[str, str], redis_url: str, local_aws: LocalAws,
                               dns_server: NsdServer) -> None:
     sim = stage("account_paused", redis_url, local_aws, dns_server, recipients=300)
-    now = iso(int(sim.now.timestamp() * 1000)) or ""
+    now = now_arg(sim)
     account = sesbot_json("account", "--now", now, env=env)
     assert account["status"] == "finding"
     assert any(f["code"] == "config_set_paused" for f in account["findings"])
@@ -187,7 +192,7 @@ def test_charts_dir_writes_the_pngs(env: dict[str, str], redis_url: str, local_a
     pytest.importorskip("bot.charts", reason="bot/charts.py (the charts module) is not in this tree yet")
     sim = stage("mixed", redis_url, local_aws, None, recipients=400)
     out = tmp_path / "charts"
-    done = sesbot("why", sim.campaign, "--now", iso(int(sim.now.timestamp() * 1000)) or "", "--json",
+    done = sesbot("why", sim.campaign, "--now", now_arg(sim), "--json",
                   "--charts-dir", str(out), env=env)
     assert done.returncode == 0, done.stderr
     pngs = sorted(out.glob("*.png"))
