@@ -9,7 +9,6 @@ identity notifications (no tags) need their campaign looked up.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -30,17 +29,20 @@ TTL_REFRESH_S = 3600
 WRITTEN_MAX = 2_000_000  # index entries remembered as written before the memory is cleared
 UNTAGGED = ""  # campaign name of messages sent without the campaign tag
 
-_SES_ID = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})-(\d{6})$")
+_LOWER_HEX = frozenset("0123456789abcdef")
 _PACKED_ID = 1
+_PACKED_PREFIX = bytes([_PACKED_ID])
 
 
 def pack_message_id(message_id: str) -> bytes:
-    """SES message ids (60 characters) in 28 bytes; any other id as its UTF-8 text."""
-    match = _SES_ID.match(message_id)
-    if match is None:
-        return message_id.encode()
-    *hex_groups, serial = match.groups()
-    return bytes([_PACKED_ID]) + bytes.fromhex("".join(hex_groups)) + int(serial).to_bytes(3, "big")
+    """SES message ids (60 characters: hex groups 16-8-4-4-4-12 and a 6-digit serial) in 28 bytes; any other id
+    (upper-case hex too, so that unpacking gives back the same text) as its UTF-8 text."""
+    m = message_id
+    if len(m) == 60 and m[16] == m[25] == m[30] == m[35] == m[40] == m[53] == "-":
+        hex_digits, serial = m[:53].replace("-", ""), m[54:]
+        if len(hex_digits) == 48 and _LOWER_HEX.issuperset(hex_digits) and serial.isascii() and serial.isdigit():
+            return _PACKED_PREFIX + bytes.fromhex(hex_digits) + int(serial).to_bytes(3, "big")
+    return m.encode()
 
 
 def unpack_message_id(packed: bytes) -> str:
@@ -222,9 +224,12 @@ class Store:
                     route.add("S", keys.message_index(message.ishard, day, message.ibucket), h,
                               campaign_ids[campaign], keys.orphans(message.ishard, day))
                     route.events.append(event)
-                merge = merges.get((campaign, message.shard))
-                if merge is None:
-                    merge = merges[(campaign, message.shard)] = _MergeBatch(keys, campaign, message.shard)
+                merge = message.merge  # a message's tagged events share its tags, so its campaign
+                if merge is None or merge.campaign != campaign:
+                    merge = merges.get((campaign, message.shard))
+                    if merge is None:
+                        merge = merges[(campaign, message.shard)] = _MergeBatch(keys, campaign, message.shard)
+                    message.merge = merge
                 event_type = event.type
                 code = TYPE_CODES.get(event_type)
                 merge.events.append((
@@ -661,16 +666,14 @@ class _RouteBatch:
 
 
 class _IndexBatch:
+    """Recipient index entries of one slot (the caller sends each entry once)."""
+
     def __init__(self) -> None:
         self.keys: list[str] = []
         self._key_index: dict[str, int] = {}
-        self._seen: set[bytes] = set()
         self.entries: list[tuple[int, bytes]] = []
 
     def add(self, key: str, entry: bytes) -> None:
-        if entry in self._seen:
-            return
-        self._seen.add(entry)
         index = self._key_index.get(key)
         if index is None:
             self.keys.append(key)
@@ -701,13 +704,14 @@ class PreparedBatch:
 class _Message:
     """Where one message's record and index entries live, computed once per batch."""
 
-    __slots__ = ("bucket", "h", "ibucket", "ishard", "packed_id", "shard")
+    __slots__ = ("bucket", "h", "ibucket", "ishard", "merge", "packed_id", "shard")
 
     def __init__(self, message_id: str) -> None:
         self.h = h = hash8(message_id)
         self.shard, self.bucket = h[0] % SHARDS, h[1] % BUCKETS  # keys.locate
         self.ishard, self.ibucket = h[2] % SHARDS, h[3] % BUCKETS  # keys.locate_index
         self.packed_id = pack_message_id(message_id)
+        self.merge: _MergeBatch | None = None  # the merge call of its campaign shard in this batch
 
 
 class _MergeBatch:
