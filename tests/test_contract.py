@@ -465,6 +465,7 @@ def test_campaign_tag_names_the_tag_that_holds_the_campaign(world: World) -> Non
     ("REDIS_URL", "http://x"),
     ("PORT", "abc"),
     ("SLACK_APP_TOKEN", "bad"),
+    ("SLACK_BOT_TOKEN", "bad"),
     ("SLACK_API_URL", "ftp://slack.invalid"),
     ("SESBOT_DNS_NAMESERVERS", "not a nameserver:99999"),
     ("SESBOT_SNS_TOPIC_ARNS", "not-an-arn"),
