@@ -472,8 +472,9 @@ def test_campaign_tag_names_the_tag_that_holds_the_campaign(world: World) -> Non
     ("SESBOT_SNS_CERTS", "/nonexistent/sesbot-certs"),
 ])
 def test_a_wrong_value_is_named_in_one_line_at_start_up(world: World, name: str, value: str) -> None:
-    result = world.run("serve", env=world.env(**{name: value, "PORT": value if name == "PORT" else str(free_port())}),
-                       timeout=60)
+    others = {"SLACK_SIGNING_SECRET": "a-secret"} if name == "SLACK_BOT_TOKEN" else {}  # only one thing wrong
+    env = world.env(**{**others, name: value, "PORT": value if name == "PORT" else str(free_port())})
+    result = world.run("serve", env=env, timeout=60)
     assert result.code != 0
     line = one_line_error(result, result.code, name)
     assert "configuration" in line or name in line
