@@ -209,8 +209,10 @@ def _s3_sources(url: str, factory: Callable[[], Any] | None) -> Iterator[Source]
 
 def iter_records(stream: IO[bytes]) -> Iterator[bytes]:
     """Records of one input, streamed: NDJSON lines, a whole (pretty-printed) JSON document, or JSON objects
-    written back to back. Gzip (several members too) is detected by its magic number, not the name. A truncated
-    or corrupt gzip raises TruncatedInput after the records before the damage."""
+    written back to back (after the first line of an NDJSON input, a line holding several objects is yielded
+    whole: `split_concatenated_line` splits it when it does not parse). Gzip (several members too) is detected
+    by its magic number, not the name. A truncated or corrupt gzip raises TruncatedInput after the records before
+    the damage."""
     reader = io.BufferedReader(_Raw(stream), buffer_size=1 << 20)
     source: IO[bytes] = gzip.GzipFile(fileobj=reader) if reader.peek(2)[:2] == b"\x1f\x8b" else reader
     try:
@@ -224,13 +226,10 @@ def iter_records(stream: IO[bytes]) -> Iterator[bytes]:
             return
         if _is_json(first):
             yield from _split_line(first)
-            for line in lines:
+            for line in lines:  # not searched for "}{" here: that costs more than reading (Ingestor splits them)
                 line = line.strip()
                 if line:
-                    if b"}{" in line:  # objects written back to back on one line (rare)
-                        yield from _split_line(line)
-                    else:
-                        yield line
+                    yield line
             return
         document = first + b"\n" + b"".join(lines)
         if _is_json(document):
@@ -251,6 +250,13 @@ def _is_json(data: bytes) -> bool:
     except orjson.JSONDecodeError:
         return False
     return True
+
+
+def split_concatenated_line(line: bytes) -> list[bytes] | None:
+    """The objects of a line that holds several written back to back, or None when it is not such a line."""
+    if line.startswith(b"{") and b"}{" in line and not _is_json(line):
+        return list(_split_concatenated(line))
+    return None
 
 
 def _split_line(line: bytes) -> Iterator[bytes]:
@@ -343,6 +349,11 @@ class Ingestor:
                 for number, record in self._records(source, summary):
                     summary.read += 1
                     parse_payload(record, self.campaign_tag, parsed)
+                    if parsed.rejected and (pieces := split_concatenated_line(record)) is not None:
+                        parsed.rejected = []  # not JSON as a whole: objects back to back, each one a record
+                        summary.read += len(pieces) - 1
+                        for piece in pieces:
+                            parse_payload(piece, self.campaign_tag, parsed)
                     if parsed.ignored or parsed.rejected:
                         summary.add_parsed(parsed, f"{source.name}:{number}")
                         parsed.ignored, parsed.rejected = 0, []
