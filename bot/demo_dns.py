@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol, Self
 
@@ -313,6 +314,35 @@ def write_nsd_conf(workdir: Path, port: int, zonedir: Path, zone_files: dict[str
     return conf
 
 
+def wait_for_nsd(process: subprocess.Popen[bytes], port: int, zones: Iterable[str]) -> bool:
+    """True once NSD on 127.0.0.1:`port` serves the SOA of every zone in `zones` (with none, once it answers at
+    all); False when `process` exits first or READY_TIMEOUT_S pass. Also how tests/dns_server.py waits."""
+    pending = sorted(zones) or ["."]
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        while pending and _nsd_serves(port, pending[0]):
+            pending.pop(0)
+        if not pending:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _nsd_serves(port: int, zone: str) -> bool:
+    query = dns.message.make_query(zone if zone != "." else "ready.invalid.", dns.rdatatype.SOA)
+    try:
+        response = dns.query.udp(query, "127.0.0.1", port=port, timeout=0.2)
+    except (OSError, dns.exception.DNSException):
+        return False
+    if zone == ".":
+        return True  # any answer (REFUSED) means NSD is up
+    return response.rcode() == dns.rcode.NOERROR and any(
+        rrset.rdtype == dns.rdatatype.SOA for rrset in response.answer
+    )
+
+
 def stop_process_group(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM the process group `process` leads (started with `start_new_session=True`), SIGKILL after 5 s."""
     if process.poll() is not None:
@@ -370,25 +400,7 @@ class NsdServer:
 
     def _wait_ready(self) -> bool:
         assert self.process is not None
-        pending = sorted(self.zones)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            while pending and self._serves(pending[0]):
-                pending.pop(0)
-            if not pending:
-                return True
-            time.sleep(0.02)
-        return False
-
-    def _serves(self, zone: str) -> bool:
-        query = dns.message.make_query(zone + ".", dns.rdatatype.SOA)
-        try:
-            response = dns.query.udp(query, "127.0.0.1", port=self.port, timeout=0.2)
-        except (OSError, dns.exception.DNSException):
-            return False
-        return response.rcode() == dns.rcode.NOERROR and bool(response.answer)
+        return wait_for_nsd(self.process, self.port, self.zones)
 
     def _kill(self) -> None:
         process, self.process = self.process, None

@@ -14,23 +14,15 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dns.exception
-import dns.message
-import dns.query
-import dns.rcode
-import dns.rdatatype
 import pytest
 
-from bot.demo_dns import free_udp_tcp_port, nsd_binary, stop_process_group, write_nsd_conf
+from bot.demo_dns import free_udp_tcp_port, nsd_binary, stop_process_group, wait_for_nsd, write_nsd_conf
 from bot.dns_resolver import DnsResolver
 
-READY_TIMEOUT_S = 10.0
-POLL_INTERVAL_S = 0.02
 DEFAULT_TTL = 300
 
 
@@ -149,29 +141,7 @@ class NsdServer:
     def _wait_ready(self) -> bool:
         """True once NSD answers on UDP and serves the SOA of every zone (about 0.3 s)."""
         assert self.process is not None
-        pending = sorted(self.zones) or ["."]
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            while pending and self._serves(pending[0]):
-                pending.pop(0)
-            if not pending:
-                return True
-            time.sleep(POLL_INTERVAL_S)
-        return False
-
-    def _serves(self, zone: str) -> bool:
-        query = dns.message.make_query(zone if zone != "." else "ready.invalid.", dns.rdatatype.SOA)
-        try:
-            response = dns.query.udp(query, "127.0.0.1", port=self.port, timeout=0.2)
-        except (OSError, dns.exception.Timeout):
-            return False
-        if zone == ".":
-            return True  # any answer (REFUSED) means NSD is up
-        return response.rcode() == dns.rcode.NOERROR and any(
-            rrset.rdtype == dns.rdatatype.SOA for rrset in response.answer
-        )
+        return wait_for_nsd(self.process, self.port, self.zones)
 
 
 @pytest.fixture(scope="session")
