@@ -273,7 +273,7 @@ def _unwrap(payload: Any, campaign_tag: str, out: Parsed, depth: int) -> None:
     if isinstance(payload, bytes) and payload[:1] == b"{":  # the common case (file lines, bodies): no decode
         with contextlib.suppress(orjson.JSONDecodeError):  # invalid UTF-8 or JSON: the text path decides below
             payload = orjson.loads(payload)
-    if isinstance(payload, bytes | bytearray | memoryview | str):
+    if isinstance(payload, _TEXT_TYPES):
         text = payload.strip() if isinstance(payload, str) else bytes(payload).decode("utf-8", "replace").strip()
         if text == SES_TOPIC_VALIDATION:
             out.ignored += 1
@@ -327,6 +327,7 @@ def _unwrap(payload: Any, campaign_tag: str, out: Parsed, depth: int) -> None:
 
 
 _SNS_CONTROL = {"SubscriptionConfirmation", "UnsubscribeConfirmation"}
+_TEXT_TYPES = (bytes, bytearray, memoryview, str)  # a tuple: `bytes | str` would build a union on every call
 
 
 def _each(item: Any, campaign_tag: str, out: Parsed, depth: int) -> None:
