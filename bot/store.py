@@ -1,9 +1,16 @@
 """The Redis state store: domain verbs over the key schema of `bot.keys` and the scripts in `bot/lua`.
 
-Writes go through three server-side scripts, each confined to one hash slot: `route` (message index and events
-waiting for their Send), `merge` (per-recipient records and the campaign aggregates) and `assign_ids`. One batch
-of events costs one pipelined round trip in the common case (every event tagged with its campaign), two when
-identity notifications (no tags) need their campaign looked up.
+Writes go through server-side scripts, each confined to one hash slot: `route` (message index and events waiting
+for their Send), `merge` (per-recipient records and the campaign aggregates), `index` (recipient index) and
+`assign_ids` (numeric ids of campaigns, configuration sets and recipient domains). A batch costs one script call
+per slot it touches, all in one pipelined round trip in the common case (every event tagged with its campaign),
+two when identity notifications (no tags) need their campaign looked up. `record` = `prepare` (Python: group the
+batch per slot, pack it) + `commit` (send it), so a writer thread can commit one batch while the caller prepares
+the next. Scripts give a key its TTL back once it has run down by an hour; index entries this process already
+wrote are not sent again (within the hour).
+
+Measured with benchmarks/ingest.py on 1M generated events: ~146 bytes of Redis memory per tracked recipient with
+every index and aggregate (a naive hash-per-recipient layout: ~990).
 """
 
 from __future__ import annotations
