@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_S = 14 * 86_400
 TTL_REFRESH_S = 3600
+RECIPIENTS_CACHED = 300_000  # addresses whose hash, index slot and record key are kept between batches
 WRITTEN_MAX = 2_000_000  # index entries remembered as written before the memory is cleared
 UNTAGGED = ""  # campaign name of messages sent without the campaign tag
 
@@ -145,6 +146,7 @@ class Store:
         self._indexed_entries: set[bytes] = set()
         self._days_written: set[int] = set()
         self._written_since = time.monotonic()
+        self._recipients: dict[str, tuple[bytes, int, int, str, str]] = {}  # address -> Store._recipient(address)
 
     # ---------------------------------------------------------------- ids
     def _ensure_ids(self, kind: str, names: Iterable[str]) -> None:
@@ -189,7 +191,9 @@ class Store:
         campaign_ids = self._ids["c"]
         known_messages, known_entries = self._indexed_messages, self._indexed_entries
         messages: dict[str, _Message] = {}
-        recipients: dict[str, tuple[bytes, int, int, str, str]] = {}
+        recipients = self._recipients
+        if len(recipients) > RECIPIENTS_CACHED:
+            recipients.clear()
         route_ops: dict[int, _RouteBatch] = {}
         merges: dict[tuple[str, int], _MergeBatch] = {}
         index_ops: dict[int, _IndexBatch] = {}
