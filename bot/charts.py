@@ -357,7 +357,7 @@ def domains_figure(rates: DomainRates) -> Figure:
         handles = [Patch(color=STATE_COLORS["send_only"], label="Send only"),
                    Patch(color=STATE_COLORS["delayed"], label="delayed"),
                    Patch(color="#9a9a9a", label="near the campaign rate")]
-        axes[-1].legend(handles=handles, fontsize=NOTE_SIZE - 1, loc="lower right", frameon=False)
+        fig.legend(handles=handles, fontsize=NOTE_SIZE - 1, loc="outside lower center", ncols=3, frameon=False)
     if rates.note:
         axes[0].set_title(f"top domains ({_clip(rates.note, 60)})", fontsize=NOTE_SIZE, color="#555555")
     return fig
