@@ -273,13 +273,31 @@ def _split_concatenated(data: bytes) -> Iterator[bytes]:
     while pos < len(text):
         try:
             _, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError:
-            yield text[pos:].encode()
-            return
-        yield text[pos:end].encode()
+        except json.JSONDecodeError:  # the bad record ends where a line starts the next whole object
+            end = _next_object_line(text, decoder, pos)
+            yield text[pos:end].rstrip().encode()
+        else:
+            yield text[pos:end].encode()
         pos = end
         while pos < len(text) and text[pos].isspace():
             pos += 1
+
+
+def _next_object_line(text: str, decoder: json.JSONDecoder, pos: int) -> int:
+    """Start of the first line after `pos` that begins (at its first column) a whole JSON object; the end of
+    `text` when none does. So a torn first line of NDJSON, or a broken document, does not take the rest along."""
+    start = text.find("\n", pos)
+    while start != -1:
+        start += 1
+        if text.startswith("{", start):
+            try:
+                decoder.raw_decode(text, start)
+            except json.JSONDecodeError:
+                pass
+            else:
+                return start
+        start = text.find("\n", start)
+    return len(text)
 
 
 class _Raw(io.RawIOBase):

@@ -246,6 +246,21 @@ def test_ingest_reads_json_jsonl_ndjson_gz_and_folders_and_counts_duplicates_and
                                                                           people[1]: "bounced"}
 
 
+def test_a_malformed_first_line_does_not_lose_the_rest_of_the_file(world: World) -> None:
+    """A record that does not parse is rejected with its reason and never stops the rest (issue 2), wherever it is:
+    also as the first line of an NDJSON file, or between documents written back to back."""
+    good = [f.send(f.message_id(520 + n), [f"g{n}@firstline.test"], campaign="firstline") for n in range(6)]
+    folder = world.tmp / "first-line"
+    folder.mkdir()
+    (folder / "torn.jsonl").write_text('{"eventType": "Send", "mail": {"timesta\n'
+                                       + "".join(json.dumps(r) + "\n" for r in good[:3]))
+    (folder / "torn.json").write_text("{not json at all\n"
+                                      + "\n".join(json.dumps(r, indent=2) for r in good[3:]) + "\n")
+    summary = world.json("ingest", str(folder), env=world.env(SESBOT_KEY_PREFIX="contract-first-line"))
+    assert (summary["ingested"], summary["rejected"]) == (6, 2), summary
+    assert all(":1: " in reason for reason in summary["reasons"]), summary
+
+
 # --------------------------------------------------------------------------- campaigns
 
 
