@@ -128,7 +128,7 @@ def run(argv: list[str]) -> int:
 # Modules that register commands (and their parsers, through _EXTENSIONS) when imported. Each keeps heavy imports
 # (matplotlib, boto3 clients) inside its handlers, so `sesbot --help` stays instant.
 COMMAND_MODULES: tuple[str, ...] = ("bot.commands", "bot.commands_alerts", "bot.commands_investigate",
-                                    "bot.commands_demo")
+                                    "bot.commands_demo", "bot.commands_rebuild")
 
 
 def _load_commands() -> None:

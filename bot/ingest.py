@@ -330,10 +330,12 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 class Ingestor:
-    def __init__(self, store: Store, campaign_tag: str = "campaign", batch_events: int = BATCH_EVENTS) -> None:
+    def __init__(self, store: Store, campaign_tag: str = "campaign", batch_events: int = BATCH_EVENTS,
+                 keep: Callable[[Event], bool] | None = None) -> None:
         self.store = store
         self.campaign_tag = campaign_tag
         self.batch_events = batch_events
+        self.keep = keep  # ingest_paths writes only the events this accepts (a rebuild of one campaign)
 
     def ingest_payloads(self, payloads: Iterable[Any], where: str = "", *, enveloped: bool = False) -> IngestSummary:
         """Synchronous: returns once Redis has every event (callers acknowledge after this). `enveloped`: each
@@ -376,16 +378,19 @@ class Ingestor:
                         summary.add_parsed(parsed, f"{source.name}:{number}")
                         parsed.ignored, parsed.rejected = 0, []
                     if len(parsed.events) >= self.batch_events:
-                        writer.put(parsed.events)
+                        writer.put(self._kept(parsed.events))
                         parsed.events = []
                         meter.update(done_bytes, summary)
                 done_bytes += source.size
             if parsed.events:
-                writer.put(parsed.events)
+                writer.put(self._kept(parsed.events))
         finally:
             writer.close()
         meter.update(done_bytes, summary, final=True)
         return summary
+
+    def _kept(self, events: list[Event]) -> list[Event]:
+        return events if self.keep is None else [e for e in events if self.keep(e)]
 
     def _records(self, source: Source, summary: IngestSummary) -> Iterator[tuple[int, bytes]]:
         """(record number, record) of one source; reading errors are rejected with the source's name."""

@@ -389,6 +389,22 @@ class Store:
         for batch in groups.values():
             self._merge(keys=batch.keys, args=[_pack(batch.events), self.retention_ms, batch.prefix], client=pipe)
 
+    def drop_campaign(self, campaign: str) -> int:
+        """Delete a campaign's records and aggregates (before rebuilding it from the archive). The message and
+        recipient indexes keep pointing at the campaign's id, which the rebuild writes again. Returns keys deleted."""
+        deleted = 0
+        for shard in range(SHARDS):
+            pipe = self.client.pipeline(transaction=False)  # one slot per shard: runs on a cluster too
+            pipe.unlink(self.keys.aggregates(campaign, shard), self.keys.domains(campaign, shard),
+                        self.keys.minutes(campaign, shard))
+            pipe.unlink(*(self.keys.record_bucket(campaign, shard, bucket) for bucket in range(BUCKETS)))
+            deleted += sum(pipe.execute())
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrem(self.keys.campaigns(), campaign)
+        pipe.zrem(self.keys.campaigns_first(), campaign)
+        pipe.execute()
+        return deleted
+
     # ---------------------------------------------------------------- counters
     def count(self, path: str, **counts: int) -> None:
         """Ingestion counters per path (files, sns, sqs), for /metrics and `sesbot campaigns`."""
