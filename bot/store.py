@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_S = 14 * 86_400
 TTL_REFRESH_S = 3600
-RECIPIENTS_CACHED = 300_000  # addresses whose hash, index slot and record key are kept between batches
-WRITTEN_MAX = 2_000_000  # index entries remembered as written before the memory is cleared
+RECIPIENTS_CACHED = 100_000  # addresses whose hash, index slot and record key are kept between batches (~30 MB)
+WRITTEN_MAX = 1_000_000  # index entries remembered as written before the memory is cleared (~60 MB)
 UNTAGGED = ""  # campaign name of messages sent without the campaign tag
 
 _LOWER_HEX = frozenset("0123456789abcdef")
