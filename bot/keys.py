@@ -34,6 +34,8 @@ Global slot ``{g}`` (small, no TTL unless noted):
     <p>:{g}:campaigns:first zset campaign -> first send time (epoch ms)
     <p>:{g}:days           zset  day number -> day number (days that hold index partitions)
     <p>:{g}:counters       hash  ingestion counters (read, ingested, rejected, ... per path)
+    <p>:{g}:epoch          string  random token of this data set (SET NX): a writer whose token differs (or finds
+                                   none) knows Redis lost its data, drops its caches and writes its ids back
 
 Alert slot ``{a}`` (channel alerts, bot/alerts.py; small, no TTL unless noted):
 
@@ -134,6 +136,9 @@ class KeySchema:
 
     def counters(self) -> str:
         return f"{self.prefix}:{{g}}:counters"
+
+    def epoch(self) -> str:
+        return f"{self.prefix}:{{g}}:epoch"
 
     def cache(self, namespace: str, key: str) -> str:
         """Look-up caches (MX answers, suppression list): `<p>:cache:<ns>:<key>`, TTL set by the caller."""

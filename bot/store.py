@@ -16,6 +16,8 @@ every index and aggregate (a naive hash-per-recipient layout: ~990).
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -138,6 +140,10 @@ class Store:
         self._merge = client.register_script(_script("merge"))
         self._route = client.register_script(_script("route"))
         self._assign = client.register_script(_script("assign_ids"))
+        self._adopt = client.register_script(_script("adopt_ids"))
+        # the epoch token (keys.epoch) every cache below belongs to; None until the first write asks for it
+        self._epoch: bytes | None = None
+        self._epoch_lock = threading.Lock()
         self._index = client.register_script(_script("index"))
         self._ids: dict[str, dict[str, int]] = {"c": {}, "s": {}, "d": {}}
         self._names: dict[str, dict[int, str]] = {"c": {}, "s": {}, "d": {}}
@@ -153,10 +159,59 @@ class Store:
         missing = sorted({n for n in names if n not in self._ids[kind]})
         if not missing:
             return
-        keys = [self.keys.ids(kind), self.keys.names(kind), self.keys.sequence(kind)]
-        for name, ident in zip(missing, self._assign(keys=keys, args=missing), strict=True):
-            self._ids[kind][name] = int(ident)
-            self._names[kind][int(ident)] = name
+        keys = [self.keys.ids(kind), self.keys.names(kind), self.keys.sequence(kind), self.keys.epoch()]
+        while True:
+            token = self._current_epoch()
+            assigned = self._assign(keys=keys, args=[token, *missing])
+            if assigned is not None:
+                break
+            self._recover(token)  # Redis lost its data: write the cached ids back before any new one is handed out
+        ids, id_names = self._ids[kind], self._names[kind]
+        for name, ident in zip(missing, assigned, strict=True):
+            ids[name] = int(ident)
+            id_names[int(ident)] = name
+
+    # ---------------------------------------------------------------- epoch
+    def _current_epoch(self) -> bytes:
+        """The token of the data set this process's caches belong to: set (SET NX) or read once per process."""
+        token = self._epoch
+        if token is None:
+            with self._epoch_lock:
+                if self._epoch is None:
+                    pipe = self.client.pipeline(transaction=False)
+                    pipe.set(self.keys.epoch(), os.urandom(8).hex(), nx=True)
+                    pipe.get(self.keys.epoch())
+                    self._epoch = pipe.execute()[1]
+                token = self._epoch
+        assert token is not None
+        return token
+
+    def _recover(self, stale: bytes | None) -> None:
+        """Redis no longer holds the epoch `stale` (restart without persistence, FLUSHALL, failover to an empty
+        replica, the key evicted): write the cached ids back (so ids already written keep their names and no new
+        name gets one of them), take the epoch now in force and drop every cache, so the next batch writes its
+        index entries again. Another thread may have done it already."""
+        with self._epoch_lock:
+            if self._epoch != stale:
+                return
+            keys, args = [], [os.urandom(8).hex()]
+            for kind in ("c", "s", "d"):
+                keys += [self.keys.ids(kind), self.keys.names(kind), self.keys.sequence(kind)]
+                args.append(_pack([item for pair in self._ids[kind].items() for item in pair]))
+            token, conflicts = self._adopt(keys=[*keys, self.keys.epoch()], args=args)
+            log.warning("Redis lost its data (epoch %s, now %s): cached ids written back, caches dropped",
+                        (stale or b"").decode(), token.decode())
+            if conflicts:
+                log.warning("%d cached ids were taken by other names meanwhile; their recent records may carry "
+                            "wrong names until rebuilt from the archive", conflicts)
+            self._ids = {"c": {}, "s": {}, "d": {}}
+            self._names = {"c": {}, "s": {}, "d": {}}
+            self._indexed_messages = set()
+            self._indexed_entries = set()
+            self._days_written = set()
+            self._recipients = {}
+            self._written_since = time.monotonic()
+            self._epoch = token
 
     def _name(self, kind: str, ident: int) -> str | None:
         if ident == 0:
@@ -185,6 +240,7 @@ class Store:
         prepared = PreparedBatch(len(events))
         if not events:
             return prepared
+        prepared.epoch, prepared.batch = self._current_epoch(), events
         self._ensure_ids("c", {e.campaign for e in events if e.campaign is not None})
         self._ensure_ids("s", {e.config_set for e in events if e.config_set})
         self._expire_written()
@@ -265,6 +321,7 @@ class Store:
                 index.add(keys.recipient_index(rcpt[1], day, rcpt[2]), entry)
 
         pipe = self.client.pipeline(transaction=False)
+        pipe.get(keys.epoch())  # the caches were right only if the epoch is still the one they belong to
         for batch in route_ops.values():
             self._route(keys=batch.keys, args=[_pack(batch.ops), self.index_ttl_ms], client=pipe)
         self._queue_merges(merges, pipe)
@@ -287,7 +344,9 @@ class Store:
         result = RecordResult(events=prepared.events)
         if prepared.pipe is None:
             return result
-        replies = prepared.pipe.execute()
+        epoch, *replies = prepared.pipe.execute()
+        if epoch != prepared.epoch:
+            return self._redo(prepared, replies)
         self._indexed_messages.update(prepared.new_messages)
         self._indexed_entries.update(prepared.new_entries)
         self._days_written.update(prepared.new_days)
@@ -337,6 +396,17 @@ class Store:
             pipe.execute()
         return result
 
+    def _redo(self, prepared: PreparedBatch, replies: list[Any]) -> RecordResult:
+        """The batch went out with caches of a lost data set: once the ids are written back, prepare and send it
+        again with empty caches (the merge is idempotent, so only the missing index entries change anything)."""
+        self._recover(prepared.epoch)
+        first = replies[len(prepared.route_batches) : len(prepared.route_batches) + prepared.merges]
+        result = self.commit(self.prepare(prepared.batch))
+        changed = sum(c for c, _ in first)
+        result.changed += changed
+        result.unchanged = max(0, result.unchanged - changed)
+        return result
+
     def _expire_written(self) -> None:
         """Forget which index entries this process wrote once an hour (or when the sets grow large), so an index
         that expired or was rebuilt is written again."""
@@ -376,7 +446,7 @@ class Store:
         domain_id = self._ids["d"].get(domain)
         if domain_id is None:  # a domain this process has not seen: one round trip, once
             self._ensure_ids("d", [domain])
-            domain_id = self._ids["d"][domain]
+            domain_id = self._ids["d"].get(domain, 0)  # 0 only when a recovery just dropped it: batch redone
         return h[4:8], shard, bucket, domain, f"{local}@\0{domain_id}"
 
     def _address(self, key: bytes) -> str:
@@ -719,6 +789,8 @@ class PreparedBatch:
 
     events: int
     pipe: Any = None
+    epoch: bytes | None = None  # the epoch the caches it was prepared with belong to
+    batch: list[Event] = field(default_factory=list)
     route_batches: list[_RouteBatch] = field(default_factory=list)
     merges: int = 0
     messages: dict[str, _Message] = field(default_factory=dict)

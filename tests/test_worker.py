@@ -332,9 +332,6 @@ def test_sesbot_worker_configuration_problems_are_one_line_and_exit_2(
         assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="store bug (bot/store.py, not the worker's): Store caches campaign ids per "
-                   "process; after Redis loses its data the cache is stale, so messages written afterwards are "
-                   "indexed under ids Redis no longer maps and cannot be looked up")
 def test_messages_written_after_redis_lost_its_data_can_be_looked_up(tmp_path: Path, sqs: Any) -> None:
     server = RedisServer(tmp_path / "redis")
     server.workdir.mkdir()
