@@ -3,8 +3,9 @@
 `collect_alerts` reads the active campaigns' totals (one cheap server-side script each), the details of those with
 enough pending recipients for any alert or that sent through a configuration set whose SNS subscription is
 unconfirmed (bot/alert_summaries.py), the thresholds (SESBOT_ALERT_THRESHOLDS, then
-the Redis hash `sesbot thresholds` writes) and, when AWS is configured, whether each configuration set's SNS
-subscription is confirmed; `checks.alerts` decides what fires. The scheduler's job and `sesbot check` both call it.
+the Redis hash `sesbot thresholds` writes), the providers of the pending domains from the MX answers cached in Redis
+(bot/alert_providers.py; KNOWN_DOMAINS without one) and, when AWS is configured, whether each configuration set's
+SNS subscription is confirmed; `checks.alerts` decides what fires. The scheduler's job and `sesbot check` both call it.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def collect_alerts(store: Store, settings: Settings, now_ms: int, aws: SesAccoun
     since = now_ms - settings.active_hours * 3_600_000
     active = store.active_campaigns(since)
     book = load_thresholds(settings, store)
-    reader = AlertSummaryReader(store, KNOWN_DOMAINS, cluster=settings.redis_cluster)
+    reader = AlertSummaryReader(store, KNOWN_DOMAINS, cluster=settings.redis_cluster, mx_cache=True)
     unconfirmed: dict[str, list[str]] = {}
     unconfirmed_ids: list[str] = []
     if aws is not None and active:
@@ -149,7 +150,7 @@ def collect_alerts(store: Store, settings: Settings, now_ms: int, aws: SesAccoun
         chosen = set(candidates)
         others = [_totals_figures(totals[c].states) for c in active if c not in chosen]
     summaries = reader.read(candidates, now_ms, settings.delivery_window_s, int(book.lowest("domain_min_pending")))
-    given = CheckInput(now_ms, settings.delivery_window_s, book, KNOWN_DOMAINS, unconfirmed)
+    given = CheckInput(now_ms, settings.delivery_window_s, book, {**KNOWN_DOMAINS, **reader.resolved}, unconfirmed)
     return CheckRun(now_ms, check_campaigns(summaries.values(), given, others), summaries,
                     settings.delivery_window_s, active)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from bot.alert_providers import cached_providers
 from bot.events import STATES
 from bot.keys import SHARDS
 from bot.store import CampaignSummary, Store
@@ -38,15 +39,21 @@ class CampaignTotals:
 
 
 class AlertSummaryReader:
-    def __init__(self, store: Store, providers: Mapping[str, str] | None = None, *, cluster: bool = False) -> None:
+    """`mx_cache`: also group the pending domains by the providers their cached MX answers name
+    (bot/alert_providers.py); `resolved` then holds those domain -> provider assignments of the last `read`."""
+
+    def __init__(self, store: Store, providers: Mapping[str, str] | None = None, *, cluster: bool = False,
+                 mx_cache: bool = False) -> None:
         self.store = store
         self.cluster = cluster
+        self.mx_cache = mx_cache
+        self.resolved: dict[str, str] = {}
         # one argument (packing ~90 separate ones cost as much as a third of the read): "domain\tprovider" lines
-        self._providers_arg = "\n".join(f"{d}\t{p}" for d, p in sorted((providers or {}).items())
-                                        if d and p and not {"\t", "\n"} & set(d + p)).encode()
+        self._providers_arg = _providers_arg(providers or {})
         lua = resources.files("bot").joinpath("lua")
         self._details = store.client.register_script(lua.joinpath("alert_summary.lua").read_text())
         self._totals = store.client.register_script(lua.joinpath("alert_totals.lua").read_text())
+        self._pending = store.client.register_script(lua.joinpath("alert_pending_domains.lua").read_text())
         self._config_sets: dict[str, str] = {}
 
     def totals(self, campaigns: list[str], config_set_ids: Sequence[str] = ()) -> dict[str, CampaignTotals] | None:
@@ -73,26 +80,80 @@ class AlertSummaryReader:
              min_pending: int = 1) -> dict[str, CampaignSummary]:
         """The partial summary of each campaign that has aggregates. Domains (or providers) with fewer than
         `min_pending` pending recipients, which no domain spike can name, are left out."""
+        self.resolved = {}
         if self.cluster:  # a campaign's shards span hash slots: no single script can read them all
             full = ((c, self.store.campaign_summary(c)) for c in campaigns)
-            return {c: s for c, s in full if s is not None}
+            summaries = {c: s for c, s in full if s is not None}
+            if self.mx_cache:
+                self.resolved = cached_providers(self.store, {d for s in summaries.values() for d, states in
+                                                              s.domains.items() if _has_pending(states)})
+            return summaries
         cut = (now_ms - delivery_window_s * 1000) // MINUTE_MS
+        min_pending = max(1, min_pending)
         out: dict[str, CampaignSummary] = {}
-        keys = self.store.keys
+        groups: dict[str, dict[str, int]] = {}  # campaign -> group ("\0" + provider, or a domain) -> pending
         for chunk in _chunks(campaigns):
-            pipe = self.store.client.pipeline(transaction=False)
-            for campaign in chunk:
-                shard_keys = [k for shard in range(SHARDS) for k in (
-                    keys.aggregates(campaign, shard), keys.domains(campaign, shard), keys.minutes(campaign, shard))]
-                self._details(keys=shard_keys, args=[cut, max(1, min_pending), self._providers_arg], client=pipe)
-            for campaign, reply in zip(chunk, pipe.execute(), strict=True):
+            replies = self._read_details(chunk, cut, min_pending, [self._providers_arg] * len(chunk))
+            for campaign, reply in zip(chunk, replies, strict=True):
                 summary = self._summary(campaign, reply)
                 if summary is not None:
                     out[campaign] = summary
+                    groups[campaign] = _pairs(reply[4]) if len(reply) > 4 else {}
+        if self.mx_cache:
+            self._regroup_by_cached_mx(out, groups, cut, min_pending)
         return out
 
+    def _read_details(self, campaigns: list[str], cut: int, min_pending: int, providers_args: list[bytes]) -> list[Any]:
+        keys = self.store.keys
+        pipe = self.store.client.pipeline(transaction=False)
+        for campaign, providers_arg in zip(campaigns, providers_args, strict=True):
+            shard_keys = [k for shard in range(SHARDS) for k in (
+                keys.aggregates(campaign, shard), keys.domains(campaign, shard), keys.minutes(campaign, shard))]
+            self._details(keys=shard_keys, args=[cut, min_pending, providers_arg], client=pipe)
+        return pipe.execute()
+
+    def _regroup_by_cached_mx(self, out: dict[str, CampaignSummary], groups: dict[str, dict[str, int]], cut: int,
+                              min_pending: int) -> None:
+        """Look the ungrouped pending domains of every campaign up in the MX cache (one pipelined read for the
+        tick), and read again, with those providers, the campaigns where one of them reaches `min_pending`."""
+        ungrouped = {g for by_group in groups.values() for g in by_group if not g.startswith("\0")}
+        self.resolved = cached_providers(self.store, ungrouped) if ungrouped else {}
+        if not self.resolved:
+            return
+        again: dict[str, bytes] = {}
+        for campaign, by_group in groups.items():
+            extra = {d: self.resolved[d] for d in by_group if d in self.resolved}
+            pending: dict[str, int] = {}
+            for domain, provider in extra.items():
+                pending[provider] = pending.get(provider, by_group.get("\0" + provider, 0)) + by_group[domain]
+            if any(n >= min_pending for n in pending.values()):
+                again[campaign] = self._providers_arg + b"\n" + _providers_arg(extra)
+        for chunk in _chunks(list(again)):
+            replies = self._read_details(chunk, cut, min_pending, [again[c] for c in chunk])
+            for campaign, reply in zip(chunk, replies, strict=True):
+                summary = self._summary(campaign, reply)
+                if summary is not None:
+                    out[campaign] = summary
+
+    def pending_domains(self, campaigns: list[str]) -> dict[str, int]:
+        """Every recipient domain with pending recipients (Send-only or delayed) in `campaigns`, and how many,
+        summed over them: what the mx_cache job resolves."""
+        keys = self.store.keys
+        per_call = 1 if self.cluster else SHARDS  # on Redis Cluster one script call per shard (hash slot)
+        totals: dict[str, int] = {}
+        for chunk in _chunks(campaigns):
+            pipe = self.store.client.pipeline(transaction=False)
+            for campaign in chunk:
+                shard_keys = [keys.domains(campaign, shard) for shard in range(SHARDS)]
+                for start in range(0, SHARDS, per_call):
+                    self._pending(keys=shard_keys[start : start + per_call], client=pipe)
+            for reply in pipe.execute():
+                for domain, n in _pairs(reply).items():
+                    totals[domain] = totals.get(domain, 0) + n
+        return totals
+
     def _summary(self, campaign: str, reply: list[list[Any]]) -> CampaignSummary | None:
-        agg, domains, minutes, hours = reply
+        agg, domains, minutes, hours = reply[:4]
         if not agg:
             return None
         summary = CampaignSummary(campaign)
@@ -128,6 +189,19 @@ class AlertSummaryReader:
             name = raw.decode() if raw is not None else "(none)"
             self._config_sets[ident] = name
         return name
+
+
+def _providers_arg(providers: Mapping[str, str]) -> bytes:
+    return "\n".join(f"{d}\t{p}" for d, p in sorted(providers.items())
+                     if d and p and not {"\t", "\n"} & set(d + p)).encode()
+
+
+def _pairs(flat: list[Any]) -> dict[str, int]:
+    return {flat[j].decode(): int(flat[j + 1]) for j in range(0, len(flat), 2)}
+
+
+def _has_pending(states: Mapping[str, int]) -> bool:
+    return any(states.get(s, 0) > 0 for s in ("send_only", "delayed"))
 
 
 def _chunks(items: list[str]) -> list[list[str]]:

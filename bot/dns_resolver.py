@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 2.0
 MAX_CACHE_TTL_S = 3600
 NEGATIVE_CACHE_TTL_S = 300
+DEFAULT_CACHE_PREFIX = "dns:"
 
 
 class DnsUnavailable(Exception):
@@ -116,7 +117,7 @@ class DnsResolver:
         timeout: float = DEFAULT_TIMEOUT_S,
         lifetime: float | None = None,
         cache: DnsCache | None = None,
-        cache_prefix: str = "dns:",
+        cache_prefix: str = DEFAULT_CACHE_PREFIX,
         max_ttl_s: int = MAX_CACHE_TTL_S,
         negative_ttl_s: int = NEGATIVE_CACHE_TTL_S,
     ) -> None:
@@ -169,8 +170,7 @@ class DnsResolver:
 
     def mx(self, name: str) -> list[tuple[int, str]]:
         """(preference, host) sorted by preference; host is lower case without the final dot (`""` = null MX)."""
-        rows = self._lookup(name, "MX", lambda rr: [int(rr.preference), _host(rr.exchange)])
-        return sorted((int(p), str(h)) for p, h in rows)
+        return mx_records(self._lookup(name, "MX", lambda rr: [int(rr.preference), _host(rr.exchange)]))
 
     def cname(self, name: str) -> str | None:
         """The CNAME target of `name` itself (lower case, no final dot), or None when it has no CNAME."""
@@ -185,7 +185,7 @@ class DnsResolver:
 
     def _lookup(self, name: str, rdtype: str, convert: Any) -> list[Any]:
         qname = _qname(name)
-        key = f"{self._cache_prefix}{rdtype}:{qname.to_text().lower()}"
+        key = cache_key(name, rdtype, self._cache_prefix)
         if self._cache is not None:
             cached = self._cache.get(key)
             if cached is not None:
@@ -221,6 +221,17 @@ class DnsResolver:
         if not self.nameservers:
             return "no nameservers"
         return "nameservers " + ", ".join(f"{a}:{p}" for a, p in self.nameservers)
+
+
+def cache_key(name: str, rdtype: str, prefix: str = DEFAULT_CACHE_PREFIX) -> str:
+    """The key one answer is cached under (`DnsCache`): readers of the cache use it too. ValueError for a name
+    that is not a valid DNS name."""
+    return f"{prefix}{rdtype}:{_qname(name).to_text().lower()}"
+
+
+def mx_records(rows: Sequence[Sequence[Any]]) -> list[tuple[int, str]]:
+    """MX rows as cached (`[[preference, host], ...]`) -> (preference, host) sorted by preference."""
+    return sorted((int(p), str(h)) for p, h in rows)
 
 
 def _qname(name: str) -> dns.name.Name:

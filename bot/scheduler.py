@@ -4,7 +4,8 @@ Each replica runs its own `BackgroundScheduler` with its own in-memory job store
 double-fires, DESIGN §6). Every run of a job first takes `SET <p>:lock:job:<id> NX PX (0.8 x interval)` and never
 releases it: of the replicas whose timers fire within the same interval, exactly one does the work, and a replica
 that restarts cannot run the job again before the interval is mostly over. A job whose `enabled` says no for
-this process's configuration (the suppression mirror without AWS) is not scheduled at all.
+this process's configuration (the suppression mirror without AWS, the MX cache without usable DNS) is not
+scheduled at all.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.alert_run import aws_for, collect_alerts
+from bot.alert_providers import MX_WARM_INTERVAL_S, MX_WARM_MAX_DOMAINS, resolver_for, warm_mx_cache
+from bot.alert_run import aws_for, collect_alerts, load_thresholds
+from bot.alert_summaries import AlertSummaryReader
 from bot.alerts import AlertLifecycle, lifecycle_for
 from bot.aws import SesAccount
+from bot.dns_resolver import Resolver
 from bot.investigate import SuppressionListCache
 from bot.settings import Settings
 from bot.store import Store
@@ -42,6 +46,7 @@ class JobContext:
     store: Store
     lifecycle: AlertLifecycle
     aws: SesAccount | None = None
+    resolver: Resolver | None = None  # for the mx_cache job; None when DNS is not usable
     clock: Callable[[], float] = time.time
     runs: Counter[str] = field(default_factory=Counter)  # runs that did the work
     skipped: Counter[str] = field(default_factory=Counter)  # runs another replica had already done
@@ -70,12 +75,36 @@ def suppression_mirror_tick(ctx: JobContext) -> str:
     return how
 
 
+def mx_cache_tick(ctx: JobContext) -> dict[str, int]:
+    """Resolve the MX of the pending recipient domains of the active campaigns that have no cached answer yet, at
+    most MX_WARM_MAX_DOMAINS per run, through the investigation's resolver and Redis cache: the alert tick groups
+    those domains by provider from the cache without doing DNS itself (bot/alert_providers.py)."""
+    assert ctx.resolver is not None  # the job is only scheduled when DNS is usable
+    started = time.perf_counter()
+    now_ms = int(ctx.clock() * 1000)
+    active = ctx.store.active_campaigns(now_ms - ctx.settings.active_hours * 3_600_000)
+    reader = AlertSummaryReader(ctx.store, cluster=ctx.settings.redis_cluster)
+    totals = reader.totals(active)
+    if totals is not None:  # only campaigns with enough pending recipients for a domain spike
+        floor = load_thresholds(ctx.settings, ctx.store).lowest("domain_min_pending")
+        active = [c for c in active if totals[c].states["send_only"] + totals[c].states["delayed"] >= floor]
+    result = warm_mx_cache(ctx.store, ctx.resolver, reader.pending_domains(active), MX_WARM_MAX_DOMAINS)
+    log.info("MX cache: %d campaign(s), %d domain(s) looked up (%d of a known provider, %d unanswered), %d left "
+             "for the next runs, in %.1f s", len(active), result.looked_up, result.named, result.unresolved,
+             result.left, time.perf_counter() - started)
+    return result.to_dict()
+
+
 def always(ctx: JobContext) -> bool:
     return True
 
 
 def aws_configured(ctx: JobContext) -> bool:
     return ctx.aws is not None
+
+
+def dns_usable(ctx: JobContext) -> bool:
+    return ctx.resolver is not None
 
 
 @dataclass(frozen=True)
@@ -89,6 +118,7 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("alerts", alert_tick, lambda s: s.alert_interval_s),
     Job("suppression_mirror", suppression_mirror_tick, lambda s: s.suppression_refresh_s, aws_configured),
+    Job("mx_cache", mx_cache_tick, lambda s: MX_WARM_INTERVAL_S, dns_usable),
 )
 
 
@@ -128,7 +158,8 @@ def build_scheduler(ctx: JobContext, jobs: tuple[Job, ...] = JOBS) -> Background
 
 def start_scheduler(settings: Settings, store: Store, client: Any = None) -> tuple[BackgroundScheduler, JobContext]:
     """Start the jobs in background threads (for `sesbot scheduler`, or embedded in another process)."""
-    ctx = JobContext(settings, store, lifecycle_for(settings, store, client), aws_for(settings))
+    ctx = JobContext(settings, store, lifecycle_for(settings, store, client), aws_for(settings),
+                     resolver_for(settings, store))
     scheduler = build_scheduler(ctx)
     scheduler.start()
     log.info("scheduler started: %s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from bot.alert_providers import MX_WARM_INTERVAL_S
 from bot.alerts import AlertLifecycle, web_client
 from bot.aws import SesAccount
 from bot.investigate import Investigator
@@ -15,6 +16,7 @@ from bot.scheduler import (
     alert_tick,
     build_scheduler,
     enabled_jobs,
+    mx_cache_tick,
     run_guarded,
     suppression_mirror_tick,
 )
@@ -46,10 +48,11 @@ def channel_posts(slack_api):
 
 def test_jobs_are_declared_as_a_table():
     assert [(j.id, j.function) for j in JOBS] == [("alerts", alert_tick),
-                                                  ("suppression_mirror", suppression_mirror_tick)]
+                                                  ("suppression_mirror", suppression_mirror_tick),
+                                                  ("mx_cache", mx_cache_tick)]
     settings = alert_settings("redis://127.0.0.1:1/0", SESBOT_ALERT_INTERVAL_S="120",
                               SESBOT_SUPPRESSION_REFRESH_S="300")
-    assert [j.interval_s(settings) for j in JOBS] == [120, 300]
+    assert [j.interval_s(settings) for j in JOBS] == [120, 300, MX_WARM_INTERVAL_S]
     assert alert_settings("redis://127.0.0.1:1/0").suppression_refresh_s == 600
 
 

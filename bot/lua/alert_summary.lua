@@ -13,12 +13,14 @@
 -- Fields are matched with HSCAN ... MATCH (in C) rather than in Lua: only the few fields wanted reach the script,
 -- three scans per shard, and a fourth (the pending domains) only when the campaign has at least ARGV[2] pending
 -- recipients in all.
--- Returns {agg, domains, minutes, hours}, summed over the shards given:
+-- Returns {agg, domains, minutes, hours, groups}, summed over the shards given:
 --   agg      flat field/value pairs: states (s|, summed), latest event per type (lt|), configuration sets (cs|),
 --            last_send, first_send_neg (maxima)
 --   domains  flat triples: domain, recipients with a Send (any state but unknown), pending (send_only + delayed)
 --   minutes  flat field/value pairs: Send-only by send minute (so|), delayed by expiry minute (dl|)
 --   hours    flat pairs: hour, recipients sent in that hour's minutes below the cut (e|Send|)
+--   groups   flat pairs: group (a domain, or "\0" .. provider), its pending recipients; empty when the pending
+--            domains were not read
 
 local cut = tonumber(ARGV[1])
 local min_pending = tonumber(ARGV[2])
@@ -137,4 +139,11 @@ local minutes_out = {}
 for f, n in pairs(minutes) do minutes_out[#minutes_out + 1] = f; minutes_out[#minutes_out + 1] = n end
 local hours_out = {}
 for h, n in pairs(by_hour) do hours_out[#hours_out + 1] = h; hours_out[#hours_out + 1] = n end
-return {agg_out, domains_out, minutes_out, hours_out}
+-- Every group's pending recipients (a provider's prefixed "\0"): the caller looks the ungrouped domains' providers
+-- up in the MX cache and, when a provider of them would reach min_pending, calls again with them in ARGV[3].
+local groups_out = {}
+for _, group in ipairs(group_order) do
+  groups_out[#groups_out + 1] = group
+  groups_out[#groups_out + 1] = group_pending[group]
+end
+return {agg_out, domains_out, minutes_out, hours_out, groups_out}

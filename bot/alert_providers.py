@@ -1,0 +1,108 @@
+"""Recipient domain -> mailbox provider for the alert checks, from the MX answers `/ses why` caches in Redis.
+
+The check tick never does DNS: it reads the cached MX answers (`RedisDnsCache`, keys from
+`bot.dns_resolver.cache_key`, exactly what `DnsResolver.mx` writes) for its domains in one pipelined round trip and
+classifies them with `checks.providers.provider_for_mx`; KNOWN_DOMAINS need no answer. The `mx_cache` scheduler job
+(`warm_mx_cache`) fills the cache for the pending domains of the active campaigns through the same resolver and cache
+the investigation uses, a bounded number of domains per run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from bot.dns_resolver import DnsResolver, Resolver, cache_key, mx_records
+from bot.investigate import RedisDnsCache
+from bot.settings import Settings
+from bot.store import Store
+from checks.providers import KNOWN_DOMAINS, NO_MX, OTHER, UNRESOLVED, provider_for_mx, resolve_providers
+
+log = logging.getLogger(__name__)
+
+MX_WARM_MAX_DOMAINS = 500  # MX look-ups per run of the mx_cache job
+MX_WARM_INTERVAL_S = 300  # cached answers live for their DNS TTL, at most an hour (bot.dns_resolver)
+UNNAMED = frozenset({NO_MX, OTHER, UNRESOLVED})  # classifications that group nothing
+
+
+def _normalise(domain: str) -> str:
+    return domain.strip().rstrip(".").lower()
+
+
+def _cache_keys(domains: Iterable[str]) -> dict[str, str]:
+    """Domain -> its MX cache key, for the domains that need one (not in KNOWN_DOMAINS, a valid DNS name)."""
+    keys: dict[str, str] = {}
+    for domain in domains:
+        if domain in keys or _normalise(domain) in KNOWN_DOMAINS:
+            continue
+        try:
+            keys[domain] = cache_key(_normalise(domain), "MX")
+        except ValueError:
+            continue
+    return keys
+
+
+def cached_providers(store: Store, domains: Iterable[str]) -> dict[str, str]:
+    """The named provider of each domain whose MX answer is cached (one pipelined read). Domains in KNOWN_DOMAINS,
+    without a cached answer, or whose MX is no known provider's (`other`, `no-mx`) are left out."""
+    keys = _cache_keys(domains)
+    found: dict[str, str] = {}
+    for domain, raw in zip(keys, RedisDnsCache(store).get_many(list(keys.values())), strict=True):
+        if raw is None:
+            continue
+        try:
+            records = mx_records(json.loads(raw))
+        except (ValueError, TypeError):
+            log.warning("ignored unreadable cached MX answer of %s", domain)
+            continue
+        provider = provider_for_mx([host for _, host in records])
+        if provider not in UNNAMED:
+            found[domain] = provider
+    return found
+
+
+def uncached_domains(store: Store, domains: Iterable[str]) -> list[str]:
+    """The domains (order kept) that need an MX answer and have none cached."""
+    keys = _cache_keys(domains)
+    cached = RedisDnsCache(store).get_many(list(keys.values()))
+    return [domain for domain, raw in zip(keys, cached, strict=True) if raw is None]
+
+
+def resolver_for(settings: Settings, store: Store) -> DnsResolver | None:
+    """The investigation's resolver (SESBOT_DNS_NAMESERVERS or the system's, answers cached in Redis), or None when
+    neither is usable: then the mx_cache job is not scheduled."""
+    try:
+        resolver = DnsResolver.from_setting(settings.dns_nameservers, cache=RedisDnsCache(store))
+    except ValueError as exc:
+        log.info("MX cache job disabled: DNS is not usable (%s)", exc)
+        return None
+    if not resolver.nameservers:  # no SESBOT_DNS_NAMESERVERS and no system resolver configuration
+        log.info("MX cache job disabled: no nameserver (set SESBOT_DNS_NAMESERVERS)")
+        return None
+    return resolver
+
+
+@dataclass(frozen=True)
+class WarmResult:
+    looked_up: int  # domains resolved in this run
+    named: int  # of which a known provider's
+    unresolved: int  # DNS gave no answer (retried next run)
+    left: int  # uncached domains beyond this run's bound
+
+    def to_dict(self) -> dict[str, int]:
+        return {"looked_up": self.looked_up, "named": self.named, "unresolved": self.unresolved, "left": self.left}
+
+
+def warm_mx_cache(store: Store, resolver: Resolver, pending: Mapping[str, int],
+                  limit: int = MX_WARM_MAX_DOMAINS) -> WarmResult:
+    """Resolve (and so cache) the MX of up to `limit` pending domains not cached yet, the most pending first,
+    through `checks.providers.resolve_providers` (it stops asking after three unanswered domains in a row)."""
+    ordered = sorted(pending, key=lambda d: (-pending[d], d))
+    missing = uncached_domains(store, ordered)
+    batch = missing[:limit]
+    providers = resolve_providers(batch, resolver) if batch else {}
+    unresolved = sum(1 for p in providers.values() if p == UNRESOLVED)
+    named = sum(1 for p in providers.values() if p not in UNNAMED)
+    return WarmResult(len(batch), named, unresolved, len(missing) - len(batch))
