@@ -141,6 +141,7 @@ class Store:
         self._route = client.register_script(_script("route"))
         self._assign = client.register_script(_script("assign_ids"))
         self._adopt = client.register_script(_script("adopt_ids"))
+        self._take = client.register_script(_script("take"))
         # the epoch token (keys.epoch) every cache below belongs to; None until the first write asks for it
         self._epoch: bytes | None = None
         self._epoch_lock = threading.Lock()
@@ -148,7 +149,7 @@ class Store:
         self._ids: dict[str, dict[str, int]] = {"c": {}, "s": {}, "d": {}}
         self._names: dict[str, dict[int, str]] = {"c": {}, "s": {}, "d": {}}
         # index entries this process has written (message hashes, recipient+message hashes, days), see record()
-        self._indexed_messages: set[bytes] = set()
+        self._message_campaigns: dict[bytes, str] = {}  # message hash -> its tagged campaign in the index
         self._indexed_entries: set[bytes] = set()
         self._days_written: set[int] = set()
         self._written_since = time.monotonic()
@@ -206,7 +207,7 @@ class Store:
                             "wrong names until rebuilt from the archive", conflicts)
             self._ids = {"c": {}, "s": {}, "d": {}}
             self._names = {"c": {}, "s": {}, "d": {}}
-            self._indexed_messages = set()
+            self._message_campaigns = {}
             self._indexed_entries = set()
             self._days_written = set()
             self._recipients = {}
@@ -233,32 +234,36 @@ class Store:
 
     def prepare(self, events: list[Event]) -> PreparedBatch:
         """The Python half of `record`: one pass over the events builds, per hash slot, one script call of the batch
-        (`route` per message slot: index the message, or look up / park a tagless event; `merge` per campaign
-        shard; `index` per recipient slot) in a pipeline that `commit` sends. Index entries this process already
-        wrote (within TTL_REFRESH_S) are not sent again. A writer thread can `commit` one batch while the caller
-        prepares the next, so Redis works while Python parses."""
+        (`route` per message slot: claim or read the message's campaign in the message index, look up / park a
+        tagless event; `index` per recipient slot) in a pipeline that `commit` sends, and packs every tagged
+        event for `merge`. The message index decides a message's campaign (DESIGN §2: the message id joins its
+        events), so events of a message whose campaign this process has not learnt yet are merged once `route`
+        answered; those it knows (the index does not change a tagged campaign once set) go out at once. Index
+        entries this process already wrote (within TTL_REFRESH_S) are not sent again. A writer thread can `commit`
+        one batch while the caller prepares the next, so Redis works while Python parses."""
         prepared = PreparedBatch(len(events))
         if not events:
             return prepared
-        prepared.epoch, prepared.batch = self._current_epoch(), events
-        self._ensure_ids("c", {e.campaign for e in events if e.campaign is not None})
-        self._ensure_ids("s", {e.config_set for e in events if e.config_set})
+        prepared.batch = events
+        while True:  # again if a recovery (Redis lost its data) dropped the ids in between
+            prepared.epoch = self._current_epoch()
+            self._ensure_ids("c", {e.campaign for e in events if e.campaign is not None} | {UNTAGGED})
+            self._ensure_ids("s", {e.config_set for e in events if e.config_set})
+            if self._epoch == prepared.epoch:
+                break
         self._expire_written()
         campaign_ids = self._ids["c"]
-        known_messages, known_entries = self._indexed_messages, self._indexed_entries
+        known_messages, known_entries = self._message_campaigns, self._indexed_entries
         messages: dict[str, _Message] = {}
         recipients = self._recipients
         if len(recipients) > RECIPIENTS_CACHED:
             recipients.clear()
         route_ops: dict[int, _RouteBatch] = {}
-        merges: dict[tuple[str, int], _MergeBatch] = {}
         index_ops: dict[int, _IndexBatch] = {}
-        new_messages: set[bytes] = set()
         new_entries: set[bytes] = set()
-        last_send: dict[str, int] = {}
-        first_send: dict[str, int] = {}
         days: set[int] = set()
         tagless: list[Event] = []
+        tagged: list[_Message] = []
         keys = self.keys
         config_set_ids = self._ids["s"]
         for event in events:
@@ -281,35 +286,23 @@ class Store:
                           keys.orphans(message.ishard, day))
                 route.events.append(event)
             else:
-                if h not in new_messages and h not in known_messages:
-                    new_messages.add(h)
-                    day = event.send_ms // DAY_MS
-                    days.add(day)
-                    route = route_ops.get(message.ishard)
-                    if route is None:
-                        route = route_ops[message.ishard] = _RouteBatch()
-                    route.add("S", keys.message_index(message.ishard, day, message.ibucket), h,
-                              campaign_ids[campaign], keys.orphans(message.ishard, day))
-                    route.events.append(event)
-                merge = message.merge  # a message's tagged events share its tags, so its campaign
-                if merge is None or merge.campaign != campaign:
-                    merge = merges.get((campaign, message.shard))
-                    if merge is None:
-                        merge = merges[(campaign, message.shard)] = _MergeBatch(keys, campaign, message.shard)
-                    message.merge = merge
+                if message.proposal is None:
+                    tagged.append(message)
+                    message.proposal, message.day = campaign, event.send_ms // DAY_MS
+                elif message.proposal == UNTAGGED:  # a tagged campaign claims the index before an untagged one
+                    message.proposal = campaign
                 event_type = event.type
                 code = TYPE_CODES.get(event_type)
-                merge.events.append((
+                message.pending.append((
                     message.bucket, h, message.packed_id, event.send_ms,
                     config_set_ids.get(event.config_set or "", 0), rcpt[4], rcpt[3],
                     event_type if code is None else code, event_type, event.time_ms - event.send_ms, event.detail,
                     event.flags, event.expires_ms, event.outgoing_ip or "", event.from_domain or "",
                 ))
                 if event_type == "Send":
-                    if event.send_ms > last_send.get(campaign, -1):
-                        last_send[campaign] = event.send_ms
-                    if event.send_ms < first_send.get(campaign, event.send_ms + 1):
-                        first_send[campaign] = event.send_ms
+                    message.sends.append(event.send_ms)
+                if message.config_set is None and event.config_set:
+                    message.config_set = event.config_set
             entry = rcpt[0] + h
             if entry not in new_entries and entry not in known_entries:
                 new_entries.add(entry)
@@ -320,34 +313,59 @@ class Store:
                     index = index_ops[rcpt[1]] = _IndexBatch()
                 index.add(keys.recipient_index(rcpt[1], day, rcpt[2]), entry)
 
+        merges: dict[tuple[str, int], _MergeBatch] = {}
+        sends = _SendTimes()
+        for message in tagged:
+            known = known_messages.get(message.h)
+            if known is not None:
+                self._merge_message(merges, message, known, sends)
+                continue
+            days.add(message.day)
+            route = route_ops.get(message.ishard)
+            if route is None:
+                route = route_ops[message.ishard] = _RouteBatch()
+            assert message.proposal is not None
+            route.add("S", keys.message_index(message.ishard, message.day, message.ibucket), message.h,
+                      campaign_ids[message.proposal], keys.orphans(message.ishard, message.day))
+            route.events.append(message)
+
         pipe = self.client.pipeline(transaction=False)
         pipe.get(keys.epoch())  # the caches were right only if the epoch is still the one they belong to
+        untagged_id = campaign_ids[UNTAGGED]
         for batch in route_ops.values():
-            self._route(keys=batch.keys, args=[_pack(batch.ops), self.index_ttl_ms], client=pipe)
+            self._route(keys=batch.keys, args=[_pack(batch.ops), self.index_ttl_ms, untagged_id], client=pipe)
         self._queue_merges(merges, pipe)
         for index in index_ops.values():
             self._index(keys=index.keys, args=[_pack(index.entries), self.index_ttl_ms], client=pipe)
-        if last_send:
-            pipe.zadd(self.keys.campaigns(), last_send, gt=True)
-            pipe.zadd(self.keys.campaigns_first(), first_send, lt=True)
+        sends.queue(pipe, self.keys)
         new_days = days - self._days_written
         if new_days:
             pipe.zadd(self.keys.days(), {str(d): d for d in new_days})
         prepared.pipe, prepared.route_batches, prepared.merges = pipe, list(route_ops.values()), len(merges)
         prepared.messages, prepared.tagless = messages, tagless
-        prepared.new_messages, prepared.new_entries, prepared.new_days = new_messages, new_entries, new_days
+        prepared.new_entries, prepared.new_days = new_entries, new_days
         return prepared
 
+    def _merge_message(self, merges: dict[tuple[str, int], _MergeBatch], message: _Message, campaign: str,
+                       sends: _SendTimes) -> None:
+        """Queue a message's tagged events of this batch under the campaign the message index gave it."""
+        merge = merges.get((campaign, message.shard))
+        if merge is None:
+            merge = merges[(campaign, message.shard)] = _MergeBatch(self.keys, campaign, message.shard)
+        merge.events.extend(message.pending)
+        for send_ms in message.sends:
+            sends.add(campaign, send_ms)
+
     def commit(self, prepared: PreparedBatch) -> RecordResult:
-        """Send a prepared batch (and, when tagless events found their campaign or a Send released events waiting
-        for it, the follow-up merges). Returns once Redis has them all."""
+        """Send a prepared batch, then the merges that waited for the message index's answer (and, when tagless
+        events found their campaign or a Send released events waiting for it, theirs). Returns once Redis has
+        them all."""
         result = RecordResult(events=prepared.events)
         if prepared.pipe is None:
             return result
         epoch, *replies = prepared.pipe.execute()
         if epoch != prepared.epoch:
             return self._redo(prepared, replies)
-        self._indexed_messages.update(prepared.new_messages)
         self._indexed_entries.update(prepared.new_entries)
         self._days_written.update(prepared.new_days)
         route_batches, merges, messages = prepared.route_batches, prepared.merges, prepared.messages
@@ -357,35 +375,55 @@ class Store:
             result.changed += changed
             result.unchanged += unchanged
 
+        groups: dict[tuple[str, int], _MergeBatch] = {}
+        sends = _SendTimes()
         second: list[Event] = []
         orphan_fields: list[tuple[str, bytes]] = []
-        for batch, (resolved, orphans) in zip(route_batches, route_replies, strict=True):
+        moves: list[tuple[_Message, str]] = []
+        untagged_id = self._ids["c"].get(UNTAGGED)
+        for batch, (resolved, orphans, claimed) in zip(route_batches, route_replies, strict=True):
+            for op_number, campaign_id, moved in claimed:
+                message = batch.events[op_number - 1]
+                assert isinstance(message, _Message)
+                campaign = self._name("c", int(campaign_id))
+                if campaign is None:
+                    log.warning("campaign id %s has no name; message merged under its own tag", campaign_id)
+                    campaign = message.proposal or UNTAGGED
+                elif int(campaign_id) != untagged_id:  # final: an untagged campaign may still give way
+                    self._message_campaigns[message.h] = campaign
+                self._merge_message(groups, message, campaign, sends)
+                if moved:
+                    moves.append((message, campaign))
+                message.campaign = campaign
             for op_number, campaign_id in resolved:
                 event = batch.events[op_number - 1]
+                assert isinstance(event, Event)
                 event.campaign = self._name("c", int(campaign_id))
                 if event.campaign is None:
                     log.warning("campaign id %s has no name; event kept waiting", campaign_id)
                     continue
                 second.append(event)
             for op_number, packed in orphans:
-                send = batch.events[op_number - 1]
+                message = batch.events[op_number - 1]
+                assert isinstance(message, _Message)
                 for blob in msgpack.unpackb(packed, raw=True):
                     waiting = _unpack_orphan(blob)
-                    waiting.campaign = send.campaign
+                    waiting.campaign = message.campaign
                     if waiting.config_set is None:
-                        waiting.config_set = send.config_set
+                        waiting.config_set = message.config_set
                     second.append(waiting)
                 orphan_fields.append((batch.orphan_key_of(op_number), batch.field_of(op_number)))
         result.waiting = sum(1 for e in prepared.tagless if e.campaign is None)
         if second:
-            pipe = self.client.pipeline(transaction=False)
             self._ensure_ids("s", {e.config_set for e in second if e.config_set})
-            groups: dict[tuple[str, int], _MergeBatch] = {}
             recipients: dict[str, tuple[bytes, int, int, str, str]] = {}
             for event in second:
                 message = messages.get(event.message_id) or _Message(event.message_id)
                 self._add_merge(groups, event, message, recipients)
+        if groups or sends:
+            pipe = self.client.pipeline(transaction=False)
             self._queue_merges(groups, pipe)
+            sends.queue(pipe, self.keys)
             for changed, unchanged in pipe.execute()[: len(groups)]:
                 result.changed += changed
                 result.unchanged += unchanged
@@ -394,7 +432,60 @@ class Store:
             for key, orphan_field in orphan_fields:
                 pipe.hdel(key, orphan_field)
             pipe.execute()
+        for message, campaign in moves:
+            self._move_untagged(message, campaign)
         return result
+
+    def _move_untagged(self, message: _Message, campaign: str) -> None:
+        """A tagged campaign claimed a message the index had under the untagged campaign (its events without the
+        campaign tag came first): take the untagged record out, with its counters, and merge it into `campaign`,
+        so the message's events stay in one record (DESIGN §2)."""
+        shard, bucket, h = message.shard, message.bucket, message.h
+        source = self.keys.record_bucket(UNTAGGED, shard, bucket)
+        counters = [self.keys.aggregates(UNTAGGED, shard), self.keys.domains(UNTAGGED, shard),
+                    self.keys.minutes(UNTAGGED, shard)]
+        for _ in range(10):
+            raw = self.client.hget(source, h)
+            if raw is None:
+                return
+            packed_id, send_ms, cs_id, recipients = msgpack.unpackb(raw, raw=True, strict_map_key=False)
+            deltas: dict[tuple[int, str], int] = defaultdict(int)
+            merge = _MergeBatch(self.keys, campaign, shard)
+            for key, (flags, types) in (recipients.items() if isinstance(recipients, dict) else ()):
+                address = self._address(key)
+                domain = address.rpartition("@")[2]
+                entries = list(enumerate(types, start=1)) if isinstance(types, list) else list(types.items())
+                names: set[str] = set()
+                for type_key, entry in entries:
+                    if entry is None:
+                        continue
+                    name = TYPE_NAMES.get(type_key) if isinstance(type_key, int) else type_key.decode()
+                    name = name or str(type_key)
+                    names.add(name)
+                    offset, detail, expires = (entry[0], entry[1], entry[2]) if isinstance(entry, list) \
+                        else (entry, b"", 0)
+                    deltas[(2, f"t|{name}")] -= 1
+                    deltas[(2, f"ct|{cs_id}|{name}")] -= 1
+                    deltas[(4, f"e|{name}|{(send_ms + offset) // 60_000}")] -= 1
+                    merge.events.append((bucket, h, packed_id, send_ms, cs_id, key.decode("utf-8", "replace"),
+                                         domain, type_key if isinstance(type_key, int) else name, name, offset,
+                                         detail.decode("utf-8", "replace"), flags, expires, "", ""))
+                state = state_of(flags, names)
+                deltas[(2, f"s|{state}")] -= 1
+                deltas[(3, f"{domain}|{state}")] -= 1
+                if state == "send_only":
+                    deltas[(4, f"so|{send_ms // 60_000}")] -= 1
+                elif state == "delayed":
+                    entry = dict(entries).get(TYPE_CODES["DeliveryDelay"])
+                    expires = entry[2] if isinstance(entry, list) else 0
+                    deltas[(4, f"dl|{(expires if expires > 0 else send_ms) // 60_000}")] -= 1
+            ops = [[index, name, delta] for (index, name), delta in deltas.items() if delta]
+            if self._take(keys=[source, *counters], args=[h, raw, _pack(ops)]):
+                pipe = self.client.pipeline(transaction=False)
+                self._queue_merges({(campaign, shard): merge}, pipe)
+                pipe.execute()
+                return
+        log.warning("message record kept changing; left under the untagged campaign")
 
     def _redo(self, prepared: PreparedBatch, replies: list[Any]) -> RecordResult:
         """The batch went out with caches of a lost data set: once the ids are written back, prepare and send it
@@ -412,8 +503,8 @@ class Store:
         that expired or was rebuilt is written again."""
         now = time.monotonic()
         if (now - self._written_since > TTL_REFRESH_S
-                or len(self._indexed_entries) + len(self._indexed_messages) > WRITTEN_MAX):
-            self._indexed_messages.clear()
+                or len(self._indexed_entries) + len(self._message_campaigns) > WRITTEN_MAX):
+            self._message_campaigns.clear()
             self._indexed_entries.clear()
             self._days_written.clear()
             self._written_since = now
@@ -743,7 +834,7 @@ class _RouteBatch:
         self.keys: list[str] = []
         self._key_index: dict[str, int] = {}
         self.ops: list[list[Any]] = []
-        self.events: list[Event] = []
+        self.events: list[Any] = []  # per op: the tagless Event ("R") or the _Message ("S")
 
     def _ki(self, key: str) -> int:
         index = self._key_index.get(key)
@@ -795,22 +886,50 @@ class PreparedBatch:
     merges: int = 0
     messages: dict[str, _Message] = field(default_factory=dict)
     tagless: list[Event] = field(default_factory=list)
-    new_messages: set[bytes] = field(default_factory=set)
     new_entries: set[bytes] = field(default_factory=set)
     new_days: set[int] = field(default_factory=set)
 
 
 class _Message:
-    """Where one message's record and index entries live, computed once per batch."""
+    """Where one message's record and index entries live, computed once per batch, and its tagged events of the
+    batch packed for `merge`, waiting for the campaign the message index gives it."""
 
-    __slots__ = ("bucket", "h", "ibucket", "ishard", "merge", "packed_id", "shard")
+    __slots__ = ("bucket", "campaign", "config_set", "day", "h", "ibucket", "ishard", "packed_id", "pending",
+                 "proposal", "sends", "shard")
 
     def __init__(self, message_id: str) -> None:
         self.h = h = hash8(message_id)
         self.shard, self.bucket = h[0] % SHARDS, h[1] % BUCKETS  # keys.locate
         self.ishard, self.ibucket = h[2] % SHARDS, h[3] % BUCKETS  # keys.locate_index
         self.packed_id = pack_message_id(message_id)
-        self.merge: _MergeBatch | None = None  # the merge call of its campaign shard in this batch
+        self.pending: list[tuple[Any, ...]] = []  # merge tuples of its tagged events
+        self.sends: list[int] = []  # send times of its Send events in the batch
+        self.proposal: str | None = None  # the campaign it claims in the index: its first tagged one, else ""
+        self.campaign: str | None = None  # the campaign the index gave it
+        self.config_set: str | None = None
+        self.day = 0
+
+
+class _SendTimes:
+    """Last and first send per campaign of a batch, for the campaign lists."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, int] = {}
+        self.first: dict[str, int] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.last)
+
+    def add(self, campaign: str, send_ms: int) -> None:
+        if send_ms > self.last.get(campaign, -1):
+            self.last[campaign] = send_ms
+        if send_ms < self.first.get(campaign, send_ms + 1):
+            self.first[campaign] = send_ms
+
+    def queue(self, pipe: Any, keys: KeySchema) -> None:
+        if self.last:
+            pipe.zadd(keys.campaigns(), self.last, gt=True)
+            pipe.zadd(keys.campaigns_first(), self.first, lt=True)
 
 
 class _MergeBatch:

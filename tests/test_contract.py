@@ -900,12 +900,6 @@ DOCS_MESSAGE = "EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000"
 DOCS_EVENTS = ("Send", "Delivery", "Open", "Click", "Bounce", "Complaint", "DeliveryDelay", "RenderingFailure")
 
 
-@pytest.mark.xfail(strict=True, reason="bot/store.py (performance engineer, in progress): events of one message id "
-                   "whose campaign tag values differ (the SES developer guide's examples: Send/Delivery tagged "
-                   "myCustomTagValue1, Open/Click myCustomValue1, Bounce/Complaint/... untagged) are kept in separate "
-                   "per-campaign records; `message ID` shows only one of them (here Send + Delivery: 'delivered', the "
-                   "Complaint missing; with the files in another order, no Send: 'unknown'), although DESIGN §2 says "
-                   "mail.messageId joins all events of a message")
 def test_the_developer_guide_events_of_one_message_id_are_joined(world: World) -> None:
     if not SAMPLES.is_dir():
         pytest.skip(NO_SAMPLES)
