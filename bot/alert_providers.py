@@ -44,13 +44,16 @@ def _cache_keys(domains: Iterable[str]) -> dict[str, str]:
     return keys
 
 
-def cached_providers(store: Store, domains: Iterable[str]) -> dict[str, str]:
-    """The named provider of each domain whose MX answer is cached (one pipelined read). Domains in KNOWN_DOMAINS,
-    without a cached answer, or whose MX is no known provider's (`other`, `no-mx`) are left out."""
+def cached_answers(store: Store, domains: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """One pipelined read of the cached MX answers of `domains`: the named provider of each domain whose answer
+    names one, and the domains (order kept) that need an answer and have none cached. Domains in KNOWN_DOMAINS,
+    and those whose MX is no known provider's (`other`, `no-mx`), are in neither."""
     keys = _cache_keys(domains)
     found: dict[str, str] = {}
+    uncached: list[str] = []
     for domain, raw in zip(keys, RedisDnsCache(store).get_many(list(keys.values())), strict=True):
         if raw is None:
+            uncached.append(domain)
             continue
         try:
             records = mx_records(json.loads(raw))
@@ -60,14 +63,15 @@ def cached_providers(store: Store, domains: Iterable[str]) -> dict[str, str]:
         provider = provider_for_mx([host for _, host in records])
         if provider not in UNNAMED:
             found[domain] = provider
-    return found
+    return found, uncached
+
+
+def cached_providers(store: Store, domains: Iterable[str]) -> dict[str, str]:
+    return cached_answers(store, domains)[0]
 
 
 def uncached_domains(store: Store, domains: Iterable[str]) -> list[str]:
-    """The domains (order kept) that need an MX answer and have none cached."""
-    keys = _cache_keys(domains)
-    cached = RedisDnsCache(store).get_many(list(keys.values()))
-    return [domain for domain, raw in zip(keys, cached, strict=True) if raw is None]
+    return cached_answers(store, domains)[1]
 
 
 def resolver_for(settings: Settings, store: Store) -> DnsResolver | None:
@@ -95,11 +99,12 @@ class WarmResult:
         return {"looked_up": self.looked_up, "named": self.named, "unresolved": self.unresolved, "left": self.left}
 
 
-def warm_mx_cache(store: Store, resolver: Resolver, pending: Mapping[str, int],
+def warm_mx_cache(store: Store, resolver: Resolver, counts: Mapping[str, tuple[int, int]],
                   limit: int = MX_WARM_MAX_DOMAINS) -> WarmResult:
-    """Resolve (and so cache) the MX of up to `limit` pending domains not cached yet, the most pending first,
-    through `checks.providers.resolve_providers` (it stops asking after three unanswered domains in a row)."""
-    ordered = sorted(pending, key=lambda d: (-pending[d], d))
+    """Resolve (and so cache) the MX of up to `limit` domains not cached yet, the most pending recipients first,
+    then the most recipients (`counts`: domain -> (pending, recipients)), through
+    `checks.providers.resolve_providers` (it stops asking after three unanswered domains in a row)."""
+    ordered = sorted(counts, key=lambda d: (-counts[d][0], -counts[d][1], d))
     missing = uncached_domains(store, ordered)
     batch = missing[:limit]
     providers = resolve_providers(batch, resolver) if batch else {}

@@ -15,16 +15,19 @@ alerts on it as on the full summary.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from bot.alert_providers import cached_providers
+from bot.alert_providers import cached_answers, cached_providers
 from bot.events import STATES
 from bot.keys import SHARDS
 from bot.store import CampaignSummary, Store
 from checks.send_only import MINUTE_MS
+
+log = logging.getLogger(__name__)
 
 PIPELINE_CAMPAIGNS = 200  # campaigns per pipeline round trip
 
@@ -49,11 +52,13 @@ class AlertSummaryReader:
         self.mx_cache = mx_cache
         self.resolved: dict[str, str] = {}
         # one argument (packing ~90 separate ones cost as much as a third of the read): "domain\tprovider" lines
-        self._providers_arg = _providers_arg(providers or {})
+        self._providers = dict(providers or {})
+        self._providers_arg = _providers_arg(self._providers)
         lua = resources.files("bot").joinpath("lua")
         self._details = store.client.register_script(lua.joinpath("alert_summary.lua").read_text())
         self._totals = store.client.register_script(lua.joinpath("alert_totals.lua").read_text())
-        self._pending = store.client.register_script(lua.joinpath("alert_pending_domains.lua").read_text())
+        self._counts = store.client.register_script(lua.joinpath("alert_domain_counts.lua").read_text())
+        self._volumes = store.client.register_script(lua.joinpath("alert_domain_volumes.lua").read_text())
         self._config_sets: dict[str, str] = {}
 
     def totals(self, campaigns: list[str], config_set_ids: Sequence[str] = ()) -> dict[str, CampaignTotals] | None:
@@ -84,73 +89,106 @@ class AlertSummaryReader:
         if self.cluster:  # a campaign's shards span hash slots: no single script can read them all
             full = ((c, self.store.campaign_summary(c)) for c in campaigns)
             summaries = {c: s for c, s in full if s is not None}
-            if self.mx_cache:
-                self.resolved = cached_providers(self.store, {d for s in summaries.values() for d, states in
-                                                              s.domains.items() if _has_pending(states)})
+            if self.mx_cache:  # the full summaries hold every domain: group those of fully cached campaigns
+                providers, uncached = cached_answers(self.store, {d for s in summaries.values() for d in s.domains})
+                missing = set(uncached)
+                for summary in summaries.values():
+                    if not missing.intersection(summary.domains):
+                        self.resolved.update({d: providers[d] for d in summary.domains if d in providers})
             return summaries
         cut = (now_ms - delivery_window_s * 1000) // MINUTE_MS
         min_pending = max(1, min_pending)
         out: dict[str, CampaignSummary] = {}
         groups: dict[str, dict[str, int]] = {}  # campaign -> group ("\0" + provider, or a domain) -> pending
         for chunk in _chunks(campaigns):
-            replies = self._read_details(chunk, cut, min_pending, [self._providers_arg] * len(chunk))
+            replies = self._read_details(chunk, cut, min_pending)
             for campaign, reply in zip(chunk, replies, strict=True):
                 summary = self._summary(campaign, reply)
                 if summary is not None:
                     out[campaign] = summary
                     groups[campaign] = _pairs(reply[4]) if len(reply) > 4 else {}
         if self.mx_cache:
-            self._regroup_by_cached_mx(out, groups, cut, min_pending)
+            self._regroup_by_cached_mx(out, groups, min_pending)
         return out
 
-    def _read_details(self, campaigns: list[str], cut: int, min_pending: int, providers_args: list[bytes]) -> list[Any]:
+    def _read_details(self, campaigns: list[str], cut: int, min_pending: int) -> list[Any]:
         keys = self.store.keys
         pipe = self.store.client.pipeline(transaction=False)
-        for campaign, providers_arg in zip(campaigns, providers_args, strict=True):
+        for campaign in campaigns:
             shard_keys = [k for shard in range(SHARDS) for k in (
                 keys.aggregates(campaign, shard), keys.domains(campaign, shard), keys.minutes(campaign, shard))]
-            self._details(keys=shard_keys, args=[cut, min_pending, providers_arg], client=pipe)
+            self._details(keys=shard_keys, args=[cut, min_pending, self._providers_arg], client=pipe)
         return pipe.execute()
 
-    def _regroup_by_cached_mx(self, out: dict[str, CampaignSummary], groups: dict[str, dict[str, int]], cut: int,
+    def _regroup_by_cached_mx(self, out: dict[str, CampaignSummary], groups: dict[str, dict[str, int]],
                               min_pending: int) -> None:
         """Look the ungrouped pending domains of every campaign up in the MX cache (one pipelined read for the
-        tick), and read again, with those providers, the campaigns where one of them reaches `min_pending`."""
+        tick). A campaign where one of their providers reaches `min_pending` is regrouped: its domain names are
+        listed and looked up too (a provider's volume must include its domains without pending recipients), and the
+        volumes of the qualifying providers' domains the first read left out are added. A campaign with a domain
+        not cached yet is left ungrouped (until the mx_cache job has resolved it): a provider with part of its
+        domains would have too small a volume and too high a rate."""
         ungrouped = {g for by_group in groups.values() for g in by_group if not g.startswith("\0")}
-        self.resolved = cached_providers(self.store, ungrouped) if ungrouped else {}
-        if not self.resolved:
+        first = cached_providers(self.store, ungrouped) if ungrouped else {}
+        candidates = [c for c, by_group in groups.items() if _qualifying(by_group, first, min_pending)]
+        if not candidates:
             return
-        again: dict[str, bytes] = {}
-        for campaign, by_group in groups.items():
-            extra = {d: self.resolved[d] for d in by_group if d in self.resolved}
-            pending: dict[str, int] = {}
-            for domain, provider in extra.items():
-                pending[provider] = pending.get(provider, by_group.get("\0" + provider, 0)) + by_group[domain]
-            if any(n >= min_pending for n in pending.values()):
-                again[campaign] = self._providers_arg + b"\n" + _providers_arg(extra)
-        for chunk in _chunks(list(again)):
-            replies = self._read_details(chunk, cut, min_pending, [again[c] for c in chunk])
-            for campaign, reply in zip(chunk, replies, strict=True):
-                summary = self._summary(campaign, reply)
-                if summary is not None:
-                    out[campaign] = summary
+        names = {c: list(counts) for c, counts in self._domain_counts(candidates).items()}
+        providers, uncached = cached_answers(self.store, {d for ds in names.values() for d in ds})
+        missing = set(uncached)
+        wanted: dict[str, list[str]] = {}
+        for campaign in candidates:
+            domains = names.get(campaign, [])
+            if missing.intersection(domains):
+                log.debug("%s: not grouped by MX until its domains are cached", campaign)
+                continue
+            assigned = {d: providers[d] for d in domains if d in providers}
+            qualifying = _qualifying(groups[campaign], assigned, min_pending)
+            self.resolved.update({d: p for d, p in assigned.items() if p in qualifying})
+            present = out[campaign].domains
+            members = [d for d, p in (*assigned.items(), *self._providers.items()) if p in qualifying]
+            absent = sorted({d for d in members if d not in present})
+            if absent:
+                wanted[campaign] = absent
+        keys = self.store.keys
+        for chunk in _chunks(list(wanted)):
+            pipe = self.store.client.pipeline(transaction=False)
+            for campaign in chunk:
+                self._volumes(keys=[keys.domains(campaign, shard) for shard in range(SHARDS)], args=wanted[campaign],
+                              client=pipe)
+            for campaign, reply in zip(chunk, pipe.execute(), strict=True):
+                _add_domains(out[campaign], reply)
 
-    def pending_domains(self, campaigns: list[str]) -> dict[str, int]:
-        """Every recipient domain with pending recipients (Send-only or delayed) in `campaigns`, and how many,
-        summed over them: what the mx_cache job resolves."""
+    def domain_counts(self, campaigns: list[str]) -> dict[str, tuple[int, int]]:
+        """Every recipient domain of `campaigns` -> (pending recipients, recipients), summed over them: what the
+        mx_cache job resolves."""
+        totals: dict[str, tuple[int, int]] = {}
+        for counts in self._domain_counts(campaigns).values():
+            for domain, (pending, recipients) in counts.items():
+                before = totals.get(domain, (0, 0))
+                totals[domain] = (before[0] + pending, before[1] + recipients)
+        return totals
+
+    def _domain_counts(self, campaigns: list[str]) -> dict[str, dict[str, tuple[int, int]]]:
+        """Campaign -> domain -> (pending, recipients)."""
         keys = self.store.keys
         per_call = 1 if self.cluster else SHARDS  # on Redis Cluster one script call per shard (hash slot)
-        totals: dict[str, int] = {}
+        out: dict[str, dict[str, tuple[int, int]]] = {}
         for chunk in _chunks(campaigns):
             pipe = self.store.client.pipeline(transaction=False)
+            calls: list[str] = []
             for campaign in chunk:
                 shard_keys = [keys.domains(campaign, shard) for shard in range(SHARDS)]
                 for start in range(0, SHARDS, per_call):
-                    self._pending(keys=shard_keys[start : start + per_call], client=pipe)
-            for reply in pipe.execute():
-                for domain, n in _pairs(reply).items():
-                    totals[domain] = totals.get(domain, 0) + n
-        return totals
+                    self._counts(keys=shard_keys[start : start + per_call], client=pipe)
+                    calls.append(campaign)
+            for campaign, reply in zip(calls, pipe.execute(), strict=True):
+                counts = out.setdefault(campaign, {})
+                for j in range(0, len(reply), 3):
+                    domain = reply[j].decode()
+                    pending, recipients = counts.get(domain, (0, 0))
+                    counts[domain] = (pending + int(reply[j + 1]), recipients + int(reply[j + 2]))
+        return out
 
     def _summary(self, campaign: str, reply: list[list[Any]]) -> CampaignSummary | None:
         agg, domains, minutes, hours = reply[:4]
@@ -169,10 +207,7 @@ class AlertSummaryReader:
                 summary.last_send_ms = value
             elif name == "first_send_neg":
                 summary.first_send_ms = -value
-        for j in range(0, len(domains), 3):
-            sent, pending = int(domains[j + 1]), int(domains[j + 2])
-            # the checks read a domain's states: its pending recipients as send_only, the others as delivered
-            summary.domains[domains[j].decode()] = {"send_only": pending, "delivered": sent - pending}
+        _add_domains(summary, domains)
         for j in range(0, len(minutes), 2):
             kind, _, minute = minutes[j].decode().partition("|")
             target = summary.send_only_by_minute if kind == "so" else summary.delayed_by_expiry_minute
@@ -191,6 +226,14 @@ class AlertSummaryReader:
         return name
 
 
+def _add_domains(summary: CampaignSummary, triples: list[Any]) -> None:
+    """Flat (domain, sent, pending) triples into `summary.domains`."""
+    for j in range(0, len(triples), 3):
+        sent, pending = int(triples[j + 1]), int(triples[j + 2])
+        # the checks read a domain's states: its pending recipients as send_only, the others as delivered
+        summary.domains[triples[j].decode()] = {"send_only": pending, "delivered": sent - pending}
+
+
 def _providers_arg(providers: Mapping[str, str]) -> bytes:
     return "\n".join(f"{d}\t{p}" for d, p in sorted(providers.items())
                      if d and p and not {"\t", "\n"} & set(d + p)).encode()
@@ -200,8 +243,14 @@ def _pairs(flat: list[Any]) -> dict[str, int]:
     return {flat[j].decode(): int(flat[j + 1]) for j in range(0, len(flat), 2)}
 
 
-def _has_pending(states: Mapping[str, int]) -> bool:
-    return any(states.get(s, 0) > 0 for s in ("send_only", "delayed"))
+def _qualifying(by_group: Mapping[str, int], assigned: Mapping[str, str], min_pending: int) -> set[str]:
+    """The providers of `assigned` (domain -> provider) whose pending recipients, with those of the domains known
+    by name (the "\0" groups of the first read), reach `min_pending`."""
+    pending: dict[str, int] = {}
+    for domain, provider in assigned.items():
+        if domain in by_group:
+            pending[provider] = pending.get(provider, by_group.get("\0" + provider, 0)) + by_group[domain]
+    return {provider for provider, n in pending.items() if n >= min_pending}
 
 
 def _chunks(items: list[str]) -> list[list[str]]:

@@ -88,7 +88,7 @@ def mx_cache_tick(ctx: JobContext) -> dict[str, int]:
     if totals is not None:  # only campaigns with enough pending recipients for a domain spike
         floor = load_thresholds(ctx.settings, ctx.store).lowest("domain_min_pending")
         active = [c for c in active if totals[c].states["send_only"] + totals[c].states["delayed"] >= floor]
-    result = warm_mx_cache(ctx.store, ctx.resolver, reader.pending_domains(active), MX_WARM_MAX_DOMAINS)
+    result = warm_mx_cache(ctx.store, ctx.resolver, reader.domain_counts(active), MX_WARM_MAX_DOMAINS)
     log.info("MX cache: %d campaign(s), %d domain(s) looked up (%d of a known provider, %d unanswered), %d left "
              "for the next runs, in %.1f s", len(active), result.looked_up, result.named, result.unresolved,
              result.left, time.perf_counter() - started)

@@ -13,11 +13,12 @@ import pytest
 from bot import cli
 from bot.alert_providers import cached_providers, resolver_for, uncached_domains, warm_mx_cache
 from bot.alert_run import collect_alerts
+from bot.alert_summaries import AlertSummaryReader
 from bot.alerts import AlertLifecycle, web_client
 from bot.investigate import RedisDnsCache
 from bot.scheduler import JOBS, JobContext, build_scheduler, enabled_jobs, run_guarded
 from bot.simulate import simulate
-from checks.alerts import Thresholds
+from checks.alerts import CheckInput, Thresholds, check_campaigns
 from checks.providers import KNOWN_DOMAINS
 from tests.alerts_support import alert_settings, ingest_records, ms, open_store
 from tests.dns_server import NsdServer
@@ -126,7 +127,7 @@ def test_the_job_is_bounded_per_run_and_resolves_the_most_pending_first(redis_ur
     settings = alert_settings(redis_url, SESBOT_DNS_NAMESERVERS=nameserver)
     resolver = resolver_for(settings, store)
     assert resolver is not None
-    pending = {d: 100 - i for i, d in enumerate(TENANTS)}  # tenant00 has the most
+    pending = {d: (100 - i, 200) for i, d in enumerate(TENANTS)}  # tenant00 has the most pending
     first = warm_mx_cache(store, resolver, pending, limit=10)
     assert first.to_dict() == {"looked_up": 10, "named": 10, "unresolved": 0, "left": 20}
     assert uncached_domains(store, TENANTS) == TENANTS[10:]
@@ -145,7 +146,7 @@ def test_unanswered_domains_stay_uncached_for_the_next_run(redis_url, nameserver
     settings = alert_settings(redis_url, SESBOT_DNS_NAMESERVERS=f"127.0.0.1:{closed_port()}")
     resolver = resolver_for(settings, store)
     assert resolver is not None
-    result = warm_mx_cache(store, resolver, dict.fromkeys(TENANTS, 5), limit=500)
+    result = warm_mx_cache(store, resolver, dict.fromkeys(TENANTS, (5, 5)), limit=500)
     assert result.to_dict() == {"looked_up": 30, "named": 0, "unresolved": 30, "left": 0}
     assert uncached_domains(store, TENANTS) == TENANTS  # retried by the next run
 
@@ -157,3 +158,49 @@ def test_the_mx_job_is_scheduled_only_with_usable_dns(redis_url, slack_api, name
     assert [j.id for j in build_scheduler(with_dns).get_jobs()] == ["alerts", "mx_cache"]
     without = replica(redis_url, slack_api, 0, None)
     assert [j.id for j in enabled_jobs(without)] == ["alerts"]
+
+
+@pytest.mark.parametrize("min_pending", [1, 20, 60])
+def test_regrouped_partial_summaries_give_the_alerts_of_the_full_ones(redis_url, nameserver, min_pending):
+    """Microsoft recipients split between hotmail.com (known by name) and the tenants (known from the MX cache):
+    the tick's reduced read, completed with the cached providers, alerts exactly as the full summaries do."""
+    store = open_store(redis_url)
+
+    def mixed(local: str) -> str:
+        return "hotmail.com" if zlib.crc32(local.encode()) % 4 == 0 else tenant_of(local)
+
+    sims = [ingest_spread(store, "provider_deferral", seed=7, domain_for=mixed)[0],
+            ingest_spread(store, "healthy", seed=8)[0]]
+    settings = alert_settings(redis_url, SESBOT_DNS_NAMESERVERS=nameserver)
+    now_ms = ms(sims[0].now)
+    campaigns = [s.campaign for s in sims]
+    reader = AlertSummaryReader(store, KNOWN_DOMAINS, mx_cache=True)
+    assert reader.read(campaigns, now_ms, settings.delivery_window_s, min_pending) and reader.resolved == {}
+    warm_mx_cache(store, resolver_for(settings, store), reader.domain_counts(campaigns))
+    partial = reader.read(campaigns, now_ms, settings.delivery_window_s, min_pending)
+    full = [store.campaign_summary(c) for c in campaigns]
+    # every tenant of the campaign, with those whose recipients were all delivered
+    assert set(reader.resolved) == set(TENANTS) & set(full[0].domains)
+    assert any(full[0].domains[d].get("delivered") == sum(full[0].domains[d].values()) for d in reader.resolved)
+    assert set(reader.resolved.values()) == {"Microsoft"}
+    given = CheckInput(now_ms, settings.delivery_window_s, providers={**KNOWN_DOMAINS, **reader.resolved})
+    expected = check_campaigns(full, given)
+    assert [a.to_dict() for a in check_campaigns(partial.values(), given)] == [a.to_dict() for a in expected]
+    spike = next(a for a in expected if a.kind == "domain_spike")
+    assert spike.metrics["spikes"][0]["name"] == "Microsoft"
+    microsoft = [d for d in full[0].domains if d in TENANTS or d == "hotmail.com"]
+    assert spike.metrics["spikes"][0]["recipients"] == sum(
+        n for d in microsoft for state, n in full[0].domains[d].items() if state != "unknown")
+
+
+def test_a_campaign_is_grouped_by_mx_only_once_all_its_domains_are_cached(redis_url, slack_api, nameserver):
+    """A provider with part of its domains would have too high a rate: until the job has cached every domain of
+    the campaign, its domains stay ungrouped."""
+    store = open_store(redis_url)
+    sim, _ = ingest_spread(store, "provider_deferral", seed=7)
+    ctx = replica(redis_url, slack_api, ms(sim.now), nameserver)
+    run_guarded(next(j for j in JOBS if j.id == "mx_cache"), ctx)
+    store.client.delete(store.keys.cache("dns", "dns:MX:mail-google.test."))  # expired, say
+    assert collect_alerts(store, alert_settings(redis_url), ms(sim.now)).alerts == []
+    warm_mx_cache(store, ctx.resolver, {"mail-google.test": (0, 1)})
+    assert [a.kind for a in collect_alerts(store, alert_settings(redis_url), ms(sim.now)).alerts] == ["domain_spike"]
