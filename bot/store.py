@@ -286,11 +286,12 @@ class Store:
                           keys.orphans(message.ishard, day))
                 route.events.append(event)
             else:
+                rank = 0 if campaign == UNTAGGED else 2 if event.type == "Send" else 1
                 if message.proposal is None:
                     tagged.append(message)
-                    message.proposal, message.day = campaign, event.send_ms // DAY_MS
-                elif message.proposal == UNTAGGED:  # a tagged campaign claims the index before an untagged one
-                    message.proposal = campaign
+                    message.proposal, message.rank, message.day = campaign, rank, event.send_ms // DAY_MS
+                elif rank > message.rank:  # the message claims its best campaign (see route.lua)
+                    message.proposal, message.rank = campaign, rank
                 event_type = event.type
                 code = TYPE_CODES.get(event_type)
                 message.pending.append((
@@ -326,7 +327,7 @@ class Store:
                 route = route_ops[message.ishard] = _RouteBatch()
             assert message.proposal is not None
             route.add("S", keys.message_index(message.ishard, message.day, message.ibucket), message.h,
-                      campaign_ids[message.proposal], keys.orphans(message.ishard, message.day))
+                      campaign_ids[message.proposal], keys.orphans(message.ishard, message.day), message.rank)
             route.events.append(message)
 
         pipe = self.client.pipeline(transaction=False)
@@ -379,21 +380,20 @@ class Store:
         sends = _SendTimes()
         second: list[Event] = []
         orphan_fields: list[tuple[str, bytes]] = []
-        moves: list[tuple[_Message, str]] = []
-        untagged_id = self._ids["c"].get(UNTAGGED)
+        moves: list[tuple[_Message, str, str]] = []
         for batch, (resolved, orphans, claimed) in zip(route_batches, route_replies, strict=True):
-            for op_number, campaign_id, moved in claimed:
+            for op_number, campaign_id, moved_from, final in claimed:
                 message = batch.events[op_number - 1]
                 assert isinstance(message, _Message)
                 campaign = self._name("c", int(campaign_id))
                 if campaign is None:
                     log.warning("campaign id %s has no name; message merged under its own tag", campaign_id)
                     campaign = message.proposal or UNTAGGED
-                elif int(campaign_id) != untagged_id:  # final: an untagged campaign may still give way
+                elif final:  # a Send's campaign: no later event takes the message over
                     self._message_campaigns[message.h] = campaign
                 self._merge_message(groups, message, campaign, sends)
-                if moved:
-                    moves.append((message, campaign))
+                if moved_from and (source := self._name("c", int(moved_from))) is not None and source != campaign:
+                    moves.append((message, source, campaign))
                 message.campaign = campaign
             for op_number, campaign_id in resolved:
                 event = batch.events[op_number - 1]
@@ -432,18 +432,18 @@ class Store:
             for key, orphan_field in orphan_fields:
                 pipe.hdel(key, orphan_field)
             pipe.execute()
-        for message, campaign in moves:
-            self._move_untagged(message, campaign)
+        for message, source, campaign in moves:
+            self._move_record(message, source, campaign)
         return result
 
-    def _move_untagged(self, message: _Message, campaign: str) -> None:
-        """A tagged campaign claimed a message the index had under the untagged campaign (its events without the
-        campaign tag came first): take the untagged record out, with its counters, and merge it into `campaign`,
-        so the message's events stay in one record (DESIGN §2)."""
+    def _move_record(self, message: _Message, from_campaign: str, campaign: str) -> None:
+        """A campaign of a higher rank claimed a message in the index (its Send's campaign, or a tagged one over
+        the untagged campaign; see route.lua): take the message's record out of `from_campaign`, with its
+        counters, and merge it into `campaign`, so the message's events stay in one record (DESIGN §2)."""
         shard, bucket, h = message.shard, message.bucket, message.h
-        source = self.keys.record_bucket(UNTAGGED, shard, bucket)
-        counters = [self.keys.aggregates(UNTAGGED, shard), self.keys.domains(UNTAGGED, shard),
-                    self.keys.minutes(UNTAGGED, shard)]
+        source = self.keys.record_bucket(from_campaign, shard, bucket)
+        counters = [self.keys.aggregates(from_campaign, shard), self.keys.domains(from_campaign, shard),
+                    self.keys.minutes(from_campaign, shard)]
         for _ in range(10):
             raw = self.client.hget(source, h)
             if raw is None:
@@ -485,7 +485,7 @@ class Store:
                 self._queue_merges({(campaign, shard): merge}, pipe)
                 pipe.execute()
                 return
-        log.warning("message record kept changing; left under the untagged campaign")
+        log.warning("message record kept changing; left under campaign %r", from_campaign)
 
     def _redo(self, prepared: PreparedBatch, replies: list[Any]) -> RecordResult:
         """The batch went out with caches of a lost data set: once the ids are written back, prepare and send it
@@ -686,7 +686,7 @@ class Store:
         for i in range(len(days)):
             campaign_id, orphans = replies[2 * i], replies[2 * i + 1]
             if campaign_id is not None:
-                campaign = self._name("c", int(campaign_id))
+                campaign = self._name("c", _index_id(campaign_id))
                 if campaign is not None:
                     record = self._load(campaign, message_id)
                     if record is not None:
@@ -728,7 +728,7 @@ class Store:
         replies = pipe.execute()
         for i in range(len(days)):
             campaign_id, orphans = replies[2 * i], replies[2 * i + 1]
-            if campaign_id is not None and (campaign := self._name("c", int(campaign_id))) is not None:
+            if campaign_id is not None and (campaign := self._name("c", _index_id(campaign_id))) is not None:
                 rshard, rbucket = locate(h)
                 raw = self.client.hget(self.keys.record_bucket(campaign, rshard, rbucket), h)
                 if raw is not None:
@@ -802,6 +802,11 @@ def _waiting_record(message_id: str, events: list[Event]) -> MessageRecord:
     return MessageRecord(message_id, None, config_set, events[0].send_ms, tuple(recipients))
 
 
+def _index_id(value: bytes) -> int:
+    """The campaign id of a message-index value ("<id>", or "<id>." while a Send may still claim it)."""
+    return int(value.rstrip(b"."))
+
+
 def _add(target: dict[Any, int], key: Any, value: int) -> None:
     target[key] = target.get(key, 0) + value
 
@@ -843,8 +848,8 @@ class _RouteBatch:
             index = self._key_index[key] = len(self.keys)
         return index
 
-    def add(self, op: str, index_key: str, h: bytes, value: Any, orphan_key: str) -> None:
-        self.ops.append([op, self._ki(index_key), h, value, self._ki(orphan_key)])
+    def add(self, op: str, index_key: str, h: bytes, value: Any, orphan_key: str, rank: int = 0) -> None:
+        self.ops.append([op, self._ki(index_key), h, value, self._ki(orphan_key), rank])
 
     def orphan_key_of(self, op_number: int) -> str:
         return self.keys[self.ops[op_number - 1][4] - 1]
@@ -895,7 +900,7 @@ class _Message:
     batch packed for `merge`, waiting for the campaign the message index gives it."""
 
     __slots__ = ("bucket", "campaign", "config_set", "day", "h", "ibucket", "ishard", "packed_id", "pending",
-                 "proposal", "sends", "shard")
+                 "proposal", "rank", "sends", "shard")
 
     def __init__(self, message_id: str) -> None:
         self.h = h = hash8(message_id)
@@ -904,7 +909,8 @@ class _Message:
         self.packed_id = pack_message_id(message_id)
         self.pending: list[tuple[Any, ...]] = []  # merge tuples of its tagged events
         self.sends: list[int] = []  # send times of its Send events in the batch
-        self.proposal: str | None = None  # the campaign it claims in the index: its first tagged one, else ""
+        self.proposal: str | None = None  # the campaign it claims in the index: its best (Send, tagged, "")
+        self.rank = 0
         self.campaign: str | None = None  # the campaign the index gave it
         self.config_set: str | None = None
         self.day = 0

@@ -81,6 +81,19 @@ def test_a_message_never_tagged_with_a_campaign_stays_untagged(store):
     assert {v.type for v in record.recipients[0].events} == {"Send", "Delivery"}
 
 
+def test_the_send_campaign_takes_over_a_message_another_tag_claimed_first(store):
+    ingest(store, f.simple("Click", M1, [A], campaign="beta"), f.delivery(M1, [A], campaign=None))
+    assert store.message(M1).campaign == "beta"
+    ingest(store, f.send(M1, [A], campaign="alpha"))
+    ingest(store, f.simple("Open", M1, [A], campaign="beta"))
+    [(campaign, record)] = records_of(store, M1)
+    assert campaign == "alpha" and record.recipients[0].state == "delivered"
+    assert {v.type for v in record.recipients[0].events} == {"Send", "Delivery", "Click", "Open"}
+    assert store.message(M1) == record
+    assert not any(store.campaign_summary("beta").totals.values())
+    assert_aggregates_match_records(store)
+
+
 def test_differently_tagged_later_events_join_the_first_campaign(store):
     ingest(store, f.send(M1, [A], campaign="alpha"))
     ingest(store, f.delivery(M1, [A], campaign="beta"))
@@ -124,11 +137,13 @@ def test_one_message_ends_in_one_record_whatever_its_tags_and_order(redis_server
     if not tagged:  # only identity notifications: still waiting for their Send
         assert found == [] and store.message(M1).campaign is None
         return
-    first_tagged = next((c for _, c in tagged if c is not None), "")
+    sends = [c for kind, c in tagged if kind == "send" and c is not None]
+    first_tagged = (sends or [c for _, c in tagged if c is not None] or [""])[0]
     [(campaign, record)] = found
-    assert campaign == first_tagged  # the first event tagged with a campaign claims the message
-    if campaign != "":  # the untagged record moved out with every counter it had added
-        untagged = store.campaign_summary("")
+    # its first Send with a campaign tag claims the message, else its first event with one, else it is untagged
+    assert campaign == first_tagged
+    for other in set(CAMPAIGNS) - {campaign}:  # records moved out with every counter they had added
+        untagged = store.campaign_summary(other)
         assert untagged is None or (
             not any(untagged.totals.values()) and not untagged.types and not untagged.domains
             and not untagged.send_only_by_minute and not untagged.delayed_by_expiry_minute

@@ -2,18 +2,20 @@
 --
 -- KEYS: the index buckets and orphan hashes the batch touches.
 -- ARGV[1] msgpack array of ops:
---   {"S", index_key_i, field, campaign_id, orphan_key_i}  a message's tagged events (one op per message and batch):
---                                                         claim the message for the campaign unless the index
---                                                         already names one, return the orphans waiting for it
+--   {"S", index_key_i, field, campaign_id, orphan_key_i, rank}  a message's tagged events (one op per message and
+--                         batch): claim the message for the campaign unless the index names one of the same or a
+--                         higher rank (2: a Send's campaign, 1: another event's campaign, 0: the untagged
+--                         campaign ""), return the orphans waiting for it
 --   {"R", index_key_i, field, event_blob, orphan_key_i}   a tagless event: its campaign id, or park it as orphan
 -- ARGV[2] TTL in milliseconds: every key gets it back once it has run down by an hour (one PTTL per key and call).
 -- ARGV[3] the id of the untagged campaign "" (events with tags but no campaign tag).
--- The index is authoritative (DESIGN §2: the message id joins all events of a message): the first campaign to
--- claim a message keeps it, whatever later events are tagged with; only the untagged campaign gives way, once,
--- to the first tagged one (the caller then moves the message's untagged record into that campaign).
+-- The index is authoritative (DESIGN §2: the message id joins all events of a message): index values are "<id>"
+-- once a Send's campaign claimed the message (final) and "<id>." before (rank 1 or 0, from the id); a claim of a
+-- higher rank takes the message over (the caller then moves its record there), so whatever the arrival order a
+-- message ends under its Send's campaign, else its first tagged event's, else the untagged one.
 -- Returns {resolved, orphans, claimed}: resolved = {op_number, campaign_id} for "R" ops that found their message,
 -- orphans = {op_number, packed list of event blobs} for "S" ops whose message had events waiting, claimed =
--- {op_number, campaign_id in the index, 1 when it replaced the untagged campaign else 0} for every "S" op.
+-- {op_number, campaign_id in the index, id it took the message from or 0, 1 when final} for every "S" op.
 -- Both lookups and the parking happen in this one script, so a Send and its tagless outcomes arriving at the
 -- same moment from two writers can never miss each other.
 
@@ -25,21 +27,24 @@ local resolved, orphans, claimed = {}, {}, {}
 for i, op in ipairs(ops) do
   local index_key, field, orphan_key = KEYS[op[2]], op[3], KEYS[op[5]]
   if op[1] == 'S' then
-    local current = redis.call('HGET', index_key, field)
-    local moved = 0
-    if current then current = tonumber(current) end
-    if not current or (current == untagged and op[4] ~= untagged) then
-      if current then moved = 1 end
-      redis.call('HSET', index_key, field, op[4])
-      current = op[4]
+    local raw = redis.call('HGET', index_key, field)
+    local current, rank, moved = nil, -1, 0
+    if raw then
+      current = tonumber((string.gsub(raw, '%.$', '')))
+      if string.sub(raw, -1) ~= '.' then rank = 2 elseif current == untagged then rank = 0 else rank = 1 end
     end
-    claimed[#claimed + 1] = {i, current, moved}
+    if op[6] > rank then
+      if current and current ~= op[4] then moved = current end
+      current, rank = op[4], op[6]
+      redis.call('HSET', index_key, field, rank == 2 and tostring(current) or (current .. '.'))
+    end
+    claimed[#claimed + 1] = {i, current, moved, rank == 2 and 1 or 0}
     local waiting = redis.call('HGET', orphan_key, field)
     if waiting then orphans[#orphans + 1] = {i, waiting} end
   else
     local campaign_id = redis.call('HGET', index_key, field)
     if campaign_id then
-      resolved[#resolved + 1] = {i, campaign_id}
+      resolved[#resolved + 1] = {i, tonumber((string.gsub(campaign_id, '%.$', '')))}
     else
       local raw = redis.call('HGET', orphan_key, field)
       local list = raw and cmsgpack.unpack(raw) or {}
