@@ -58,7 +58,6 @@ class AlertSummaryReader:
         self._details = store.client.register_script(lua.joinpath("alert_summary.lua").read_text())
         self._totals = store.client.register_script(lua.joinpath("alert_totals.lua").read_text())
         self._counts = store.client.register_script(lua.joinpath("alert_domain_counts.lua").read_text())
-        self._volumes = store.client.register_script(lua.joinpath("alert_domain_volumes.lua").read_text())
         self._config_sets: dict[str, str] = {}
 
     def totals(self, campaigns: list[str], config_set_ids: Sequence[str] = ()) -> dict[str, CampaignTotals] | None:
@@ -123,9 +122,9 @@ class AlertSummaryReader:
     def _regroup_by_cached_mx(self, out: dict[str, CampaignSummary], groups: dict[str, dict[str, int]],
                               min_pending: int) -> None:
         """Look the ungrouped pending domains of every campaign up in the MX cache (one pipelined read for the
-        tick). A campaign where one of their providers reaches `min_pending` is regrouped: its domain names are
-        listed and looked up too (a provider's volume must include its domains without pending recipients), and the
-        volumes of the qualifying providers' domains the first read left out are added. A campaign with a domain
+        tick). A campaign where one of their providers reaches `min_pending` is regrouped: its domains are listed
+        with their volumes and looked up too (a provider's volume must include its domains without pending
+        recipients), and the qualifying providers' domains the first read left out are added. A campaign with a domain
         not cached yet is left ungrouped (until the mx_cache job has resolved it): a provider with part of its
         domains would have too small a volume and too high a rate."""
         ungrouped = {g for by_group in groups.values() for g in by_group if not g.startswith("\0")}
@@ -133,12 +132,12 @@ class AlertSummaryReader:
         candidates = [c for c, by_group in groups.items() if _qualifying(by_group, first, min_pending)]
         if not candidates:
             return
-        names = {c: list(counts) for c, counts in self._domain_counts(candidates).items()}
-        providers, uncached = cached_answers(self.store, {d for ds in names.values() for d in ds})
+        counts = self._domain_counts(candidates)
+        providers, uncached = cached_answers(self.store, {d for c in counts.values() for d in c if d not in first})
+        providers.update(first)
         missing = set(uncached)
-        wanted: dict[str, list[str]] = {}
         for campaign in candidates:
-            domains = names.get(campaign, [])
+            domains = counts.get(campaign, {})
             if missing.intersection(domains):
                 log.debug("%s: not grouped by MX until its domains are cached", campaign)
                 continue
@@ -146,22 +145,14 @@ class AlertSummaryReader:
             qualifying = _qualifying(groups[campaign], assigned, min_pending)
             self.resolved.update({d: p for d, p in assigned.items() if p in qualifying})
             present = out[campaign].domains
-            members = [d for d, p in (*assigned.items(), *self._providers.items()) if p in qualifying]
-            absent = sorted({d for d in members if d not in present})
-            if absent:
-                wanted[campaign] = absent
-        keys = self.store.keys
-        for chunk in _chunks(list(wanted)):
-            pipe = self.store.client.pipeline(transaction=False)
-            for campaign in chunk:
-                self._volumes(keys=[keys.domains(campaign, shard) for shard in range(SHARDS)], args=wanted[campaign],
-                              client=pipe)
-            for campaign, reply in zip(chunk, pipe.execute(), strict=True):
-                _add_domains(out[campaign], reply)
+            for domain in domains:  # the qualifying providers' domains the first read left out
+                if domain not in present and (assigned.get(domain) or self._providers.get(domain)) in qualifying:
+                    pending, sent = domains[domain]
+                    present[domain] = {"send_only": pending, "delivered": sent - pending}
 
     def domain_counts(self, campaigns: list[str]) -> dict[str, tuple[int, int]]:
-        """Every recipient domain of `campaigns` -> (pending recipients, recipients), summed over them: what the
-        mx_cache job resolves."""
+        """Every recipient domain of `campaigns` -> (pending recipients, recipients with a Send), summed over them:
+        what the mx_cache job resolves."""
         totals: dict[str, tuple[int, int]] = {}
         for counts in self._domain_counts(campaigns).values():
             for domain, (pending, recipients) in counts.items():
@@ -170,7 +161,7 @@ class AlertSummaryReader:
         return totals
 
     def _domain_counts(self, campaigns: list[str]) -> dict[str, dict[str, tuple[int, int]]]:
-        """Campaign -> domain -> (pending, recipients)."""
+        """Campaign -> domain -> (pending, recipients with a Send)."""
         keys = self.store.keys
         per_call = 1 if self.cluster else SHARDS  # on Redis Cluster one script call per shard (hash slot)
         out: dict[str, dict[str, tuple[int, int]]] = {}

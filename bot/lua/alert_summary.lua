@@ -140,7 +140,7 @@ for f, n in pairs(minutes) do minutes_out[#minutes_out + 1] = f; minutes_out[#mi
 local hours_out = {}
 for h, n in pairs(by_hour) do hours_out[#hours_out + 1] = h; hours_out[#hours_out + 1] = n end
 -- Every group's pending recipients (a provider's prefixed "\0"): the caller looks the ungrouped domains' providers
--- up in the MX cache and, when a provider of them reaches min_pending, reads those domains (alert_domain_volumes.lua).
+-- up in the MX cache and, when a provider of them reaches min_pending, adds those domains (alert_domain_counts.lua).
 local groups_out = {}
 for _, group in ipairs(group_order) do
   groups_out[#groups_out + 1] = group
