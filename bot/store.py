@@ -187,6 +187,21 @@ class Store:
         assert token is not None
         return token
 
+    def _check_epoch(self) -> None:
+        """Before a read: names cached for ids of a data set Redis lost would name other campaigns, domains or
+        configuration sets, so a process whose epoch is gone recovers first (one GET per read call)."""
+        current = self.client.get(self.keys.epoch())
+        if self._epoch is None:
+            if current is None:  # nothing written since this version: no epoch yet, nothing to compare with
+                return
+            with self._epoch_lock:
+                if self._epoch is None:  # names read before the epoch was known: drop them, then belong to it
+                    self._ids = {"c": {}, "s": {}, "d": {}}
+                    self._names = {"c": {}, "s": {}, "d": {}}
+                    self._epoch = current
+        elif current != self._epoch:
+            self._recover(self._epoch)
+
     def _recover(self, stale: bytes | None) -> None:
         """Redis no longer holds the epoch `stale` (restart without persistence, FLUSHALL, failover to an empty
         replica, the key evicted): write the cached ids back (so ids already written keep their names and no new
@@ -593,6 +608,7 @@ class Store:
 
     def campaign_summary(self, campaign: str) -> CampaignSummary | None:
         """Sum of the campaign's shard aggregates: O(shards + domains), never O(recipients)."""
+        self._check_epoch()
         pipe = self.client.pipeline(transaction=False)
         for shard in range(SHARDS):
             pipe.hgetall(self.keys.aggregates(campaign, shard))
@@ -651,6 +667,7 @@ class Store:
     def iter_records(self, campaign: str, *, batch: int = 512) -> Iterator[MessageRecord]:
         """Every message record of a campaign, bucket by bucket. Buckets are spread by a hash of the message id,
         so any prefix of this iteration is a uniform sample of the campaign."""
+        self._check_epoch()
         order = [(bucket, shard) for bucket in range(BUCKETS) for shard in range(SHARDS)]
         for start in range(0, len(order), batch):
             pipe = self.client.pipeline(transaction=False)
@@ -674,6 +691,7 @@ class Store:
                         return
 
     def message(self, message_id: str) -> MessageRecord | None:
+        self._check_epoch()
         h = hash8(message_id)
         shard, bucket = locate_index(h)
         days = self._days()
@@ -697,6 +715,7 @@ class Store:
 
     def recipient(self, address: str) -> list[MessageRecord]:
         """Every message to this address within retention, newest first, each with only this recipient."""
+        self._check_epoch()
         address = address.strip().lower()
         h = hash8(address)
         shard, bucket = locate_index(h)

@@ -177,3 +177,13 @@ def test_index_entries_the_process_had_written_are_written_again_after_a_flush(s
     reader = Store(redis.Redis(connection_pool=store.client.connection_pool))
     assert reader.message(M1).recipients[0].state == "unknown"  # the Send was lost with the data
     assert [m.message_id for m in reader.recipient(A)] == [M1]
+
+
+def test_a_reader_never_names_a_new_campaign_after_an_id_it_cached_before_the_flush(redis_url):
+    writer, reader = (Store(redis.Redis.from_url(redis_url)) for _ in range(2))
+    ingest(writer, f.send(M1, [A], campaign="alpha"))
+    assert reader.message(M1).campaign == "alpha"
+    writer.client.flushall()
+    ingest(Store(redis.Redis.from_url(redis_url)), f.send(M2, [A], campaign="beta"))  # a process started afresh
+    assert reader.message(M2).campaign == "beta"
+    assert [(m.message_id, m.campaign) for m in reader.recipient(A)] == [(M2, "beta")]
