@@ -15,7 +15,8 @@ is spread over SHARDS slots, aggregates are kept per shard and summed when read.
 
 Message slot ``{m:<shard>}`` (shard from the message-id hash), partitioned by the UTC day of the send time:
 
-    <p>:mi:{m:S}:<day>:<bucket>   hash  hash8(message id) -> campaign id                     TTL retention + 1 d
+    <p>:mi:{m:S}:<day>:<bucket>   hash  hash8(message id) -> campaign id ("<id>" once its Send's campaign
+                                        claimed it, "<id>." before: see route.lua)   TTL retention + 1 d
     <p>:orph:{m:S}:<day>          hash  hash8(message id) -> msgpack list of events waiting  TTL retention + 1 d
                                         for their Send (identity notifications carry no tags)
 

@@ -1,13 +1,23 @@
 """The Redis state store: domain verbs over the key schema of `bot.keys` and the scripts in `bot/lua`.
 
 Writes go through server-side scripts, each confined to one hash slot: `route` (message index and events waiting
-for their Send), `merge` (per-recipient records and the campaign aggregates), `index` (recipient index) and
-`assign_ids` (numeric ids of campaigns, configuration sets and recipient domains). A batch costs one script call
-per slot it touches, all in one pipelined round trip in the common case (every event tagged with its campaign),
-two when identity notifications (no tags) need their campaign looked up. `record` = `prepare` (Python: group the
-batch per slot, pack it) + `commit` (send it), so a writer thread can commit one batch while the caller prepares
-the next. Scripts give a key its TTL back once it has run down by an hour; index entries this process already
-wrote are not sent again (within the hour).
+for their Send), `merge` (per-recipient records and the campaign aggregates), `index` (recipient index),
+`assign_ids` / `adopt_ids` (numeric ids of campaigns, configuration sets and recipient domains) and `take` (a
+record moved to the campaign that claimed its message). A batch costs one script call per slot it touches, in two
+pipelined round trips: the first indexes (route, index) and merges the messages whose campaign this process already
+knows; the second merges the rest under the campaign the message index answered (DESIGN §2: the message id joins
+all events of a message, so one record per message: its Send's campaign, else its first tagged event's, else the
+untagged ""). `record` = `prepare` (Python: group the batch per slot, pack it) + `commit` (send it), so a writer
+thread can commit one batch while the caller prepares the next. Scripts give a key its TTL back once it has run
+down by an hour; index entries this process already wrote are not sent again (within the hour).
+
+Redis losing its data under a running process (restart without persistence, FLUSHALL, failover to an empty
+replica): every cache belongs to an epoch token (`keys.epoch`, SET NX) that each batch reads in its first pipeline
+and `assign_ids` and reads check; on a mismatch the process writes its cached ids back (so ids it already wrote
+keep their names and no new name gets one), drops its caches and sends the batch again (idempotent merge).
+Limits: two writers racing with inconsistent tags on one message, or an id handed out by a process started after
+the loss before an older process writes back the same id, can leave one record apart or misnamed (logged);
+`sesbot rebuild` from the archive puts it right.
 
 Measured with benchmarks/ingest.py on 1M generated events: ~146 bytes of Redis memory per tracked recipient with
 every index and aggregate (a naive hash-per-recipient layout: ~990).
