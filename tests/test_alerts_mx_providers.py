@@ -204,3 +204,17 @@ def test_a_campaign_is_grouped_by_mx_only_once_all_its_domains_are_cached(redis_
     assert collect_alerts(store, alert_settings(redis_url), ms(sim.now)).alerts == []
     warm_mx_cache(store, ctx.resolver, {"mail-google.test": (0, 1)})
     assert [a.kind for a in collect_alerts(store, alert_settings(redis_url), ms(sim.now)).alerts] == ["domain_spike"]
+
+
+def test_cluster_mode_groups_the_full_summaries_by_the_cached_mx(redis_url, slack_api, nameserver):
+    store = open_store(redis_url)
+    sim, _ = ingest_spread(store, "provider_deferral", seed=7)
+    ctx = replica(redis_url, slack_api, ms(sim.now), nameserver)
+    reader = AlertSummaryReader(store, KNOWN_DOMAINS, cluster=True, mx_cache=True)
+    reader.read([sim.campaign], ms(sim.now), ctx.settings.delivery_window_s)
+    assert reader.resolved == {}
+    run_guarded(next(j for j in JOBS if j.id == "mx_cache"), ctx)
+    summaries = reader.read([sim.campaign], ms(sim.now), ctx.settings.delivery_window_s)
+    tenants = set(TENANTS) & set(summaries[sim.campaign].domains)
+    assert tenants and {d: p for d, p in reader.resolved.items() if p == "Microsoft"} == dict.fromkeys(tenants,
+                                                                                                    "Microsoft")
