@@ -505,10 +505,12 @@ class Store:
                     expires = entry[2] if isinstance(entry, list) else 0
                     deltas[(4, f"dl|{(expires if expires > 0 else send_ms) // 60_000}")] -= 1
             ops = [[index, name, delta] for (index, name), delta in deltas.items() if delta]
+            # merged into the target first, taken out of the source second: a crash in between leaves the
+            # record in both (the idempotent merge of a later move or a rebuild), never in neither
+            pipe = self.client.pipeline(transaction=False)
+            self._queue_merges({(campaign, shard): merge}, pipe)
+            pipe.execute()
             if self._take(keys=[source, *counters], args=[h, raw, _pack(ops)]):
-                pipe = self.client.pipeline(transaction=False)
-                self._queue_merges({(campaign, shard): merge}, pipe)
-                pipe.execute()
                 return
         log.warning("message record kept changing; left under campaign %r", from_campaign)
 
