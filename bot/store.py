@@ -523,6 +523,12 @@ class Store:
         changed = sum(c for c, _ in first)
         result.changed += changed
         result.unchanged = max(0, result.unchanged - changed)
+        # take-overs the first sending did in the index: the second one finds them done, so move the records here
+        for batch, (_, _, claimed) in zip(prepared.route_batches, replies, strict=False):
+            for op_number, campaign_id, moved_from, _final in claimed:
+                source, target = self._name("c", int(moved_from)), self._name("c", int(campaign_id))
+                if moved_from and source is not None and target is not None and source != target:
+                    self._move_record(batch.events[op_number - 1], source, target)
         return result
 
     def _expire_written(self) -> None:

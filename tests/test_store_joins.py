@@ -187,3 +187,12 @@ def test_a_reader_never_names_a_new_campaign_after_an_id_it_cached_before_the_fl
     ingest(Store(redis.Redis.from_url(redis_url)), f.send(M2, [A], campaign="beta"))  # a process started afresh
     assert reader.message(M2).campaign == "beta"
     assert [(m.message_id, m.campaign) for m in reader.recipient(A)] == [(M2, "beta")]
+
+
+def test_a_take_over_in_a_batch_sent_again_after_the_epoch_was_lost_still_moves_the_record(store):
+    ingest(store, f.send(M2, [A], campaign="alpha"), f.simple("Click", M1, [A], campaign="beta"))
+    store.client.delete(store.keys.epoch())  # the epoch alone lost (evicted): the batch is sent twice
+    ingest(store, f.send(M1, [A], campaign="alpha"))
+    [(campaign, record)] = records_of(store, M1)
+    assert campaign == "alpha" and {v.type for v in record.recipients[0].events} == {"Send", "Click"}
+    assert_aggregates_match_records(store)
