@@ -22,12 +22,8 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,6 +36,7 @@ from bot.alert_run import CheckRun, collect_alerts
 from bot.alert_summaries import AlertSummaryReader
 from bot.aws import SesAccount
 from bot.aws_emulator import LocalAws
+from bot.demo_redis import start_redis_server_or_exit
 from bot.events import FLAG_SUPPRESSED, Event
 from bot.keys import KeySchema
 from bot.settings import Settings
@@ -54,33 +51,6 @@ IPS = ("54.240.8.35", "54.240.8.87", "54.240.9.112", "54.240.27.19", "54.240.48.
 SNS_ENDPOINT = "https://sesbot.example/sns"
 BIG_DOMAINS = ("gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com", "aol.com", "gmx.de",
                "web.de", "live.com", "comcast.net")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir,
-         "--hash-max-listpack-entries", "512", "--hash-max-listpack-value", "1024"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(500):
-        try:
-            client.ping()
-            return process, url
-        except redis.ConnectionError:
-            time.sleep(0.02)
-    process.terminate()
-    sys.exit("redis-server did not start")
 
 
 def domain_picker(rng: random.Random) -> list[str]:
@@ -221,48 +191,47 @@ def main() -> int:
     parser.add_argument("--median-recipients", type=int, default=400)
     parser.add_argument("--ticks", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        process, url = start_redis(workdir)
-        try:
-            client = redis.Redis.from_url(url)
-            store = Store(client, KeySchema())
-            events, fill_s = fill(store, args.campaigns, args.median_recipients)
-            info = client.info("memory")
-            print(f"filled {args.campaigns:,} campaigns: {events:,} events in {fill_s:.1f} s; "
-                  f"redis used_memory {info['used_memory'] / 2**20:.0f} MiB")
-            settings = Settings.from_env({"REDIS_URL": url})
+    server = start_redis_server_or_exit()
+    url = server.url or ''
+    try:
+        client = redis.Redis.from_url(url)
+        store = Store(client, KeySchema())
+        events, fill_s = fill(store, args.campaigns, args.median_recipients)
+        info = client.info("memory")
+        print(f"filled {args.campaigns:,} campaigns: {events:,} events in {fill_s:.1f} s; "
+              f"redis used_memory {info['used_memory'] / 2**20:.0f} MiB")
+        settings = Settings.from_env({"REDIS_URL": url})
 
-            ticks, run = timed_ticks(store, settings, args.ticks)
-            kinds = ", ".join(f"{k} {sum(1 for a in run.alerts if a.kind == k)}"
-                              for k in sorted({a.kind for a in run.alerts}))
-            print(f"active campaigns: {len(run.active):,}; read in detail (enough pending recipients to alert): "
-                  f"{len(run.summaries):,}; alerts: {len(run.alerts):,} ({kinds})")
-            print(f"check tick (collect_alerts) over {args.ticks} runs: {figures(ticks)} (target <= 0.5 s)")
+        ticks, run = timed_ticks(store, settings, args.ticks)
+        kinds = ", ".join(f"{k} {sum(1 for a in run.alerts if a.kind == k)}"
+                          for k in sorted({a.kind for a in run.alerts}))
+        print(f"active campaigns: {len(run.active):,}; read in detail (enough pending recipients to alert): "
+              f"{len(run.summaries):,}; alerts: {len(run.alerts):,} ({kinds})")
+        print(f"check tick (collect_alerts) over {args.ticks} runs: {figures(ticks)} (target <= 0.5 s)")
 
-            reader = AlertSummaryReader(store, KNOWN_DOMAINS)
-            parts = {}
-            started = time.perf_counter()
-            reader.totals(run.active)
-            parts["totals of every active campaign"] = time.perf_counter() - started
-            started = time.perf_counter()
-            detailed = reader.read(run.active, NOW_MS, settings.delivery_window_s, Thresholds.domain_min_pending)
-            parts["worst case: every campaign read in detail"] = time.perf_counter() - started
-            started = time.perf_counter()
-            check_campaigns(detailed.values(), CheckInput(NOW_MS, settings.delivery_window_s, providers=KNOWN_DOMAINS))
-            parts["the four checks over every campaign"] = time.perf_counter() - started
-            started = time.perf_counter()
-            full = [store.campaign_summary(c) for c in run.active]
-            parts["for comparison: Store.campaign_summary of every campaign"] = time.perf_counter() - started
-            fields = sum(len(s.domains) + sum(len(m) for m in s.events_by_minute.values())
-                         + len(s.send_only_by_minute) + len(s.types) for s in full if s is not None)
-            print(f"aggregates per campaign (mean, full summary): {fields / max(1, len(full)):.0f} entries "
-                  "(domains, per-minute counters, types)")
-            for name, seconds in parts.items():
-                print(f"  {name}: {seconds:.3f} s")
-            unconfirmed_ticks(store, settings, args.ticks)
-        finally:
-            process.terminate()
-            process.wait(10)
+        reader = AlertSummaryReader(store, KNOWN_DOMAINS)
+        parts = {}
+        started = time.perf_counter()
+        reader.totals(run.active)
+        parts["totals of every active campaign"] = time.perf_counter() - started
+        started = time.perf_counter()
+        detailed = reader.read(run.active, NOW_MS, settings.delivery_window_s, Thresholds.domain_min_pending)
+        parts["worst case: every campaign read in detail"] = time.perf_counter() - started
+        started = time.perf_counter()
+        check_campaigns(detailed.values(), CheckInput(NOW_MS, settings.delivery_window_s, providers=KNOWN_DOMAINS))
+        parts["the four checks over every campaign"] = time.perf_counter() - started
+        started = time.perf_counter()
+        full = [store.campaign_summary(c) for c in run.active]
+        parts["for comparison: Store.campaign_summary of every campaign"] = time.perf_counter() - started
+        fields = sum(len(s.domains) + sum(len(m) for m in s.events_by_minute.values())
+                     + len(s.send_only_by_minute) + len(s.types) for s in full if s is not None)
+        print(f"aggregates per campaign (mean, full summary): {fields / max(1, len(full)):.0f} entries "
+              "(domains, per-minute counters, types)")
+        for name, seconds in parts.items():
+            print(f"  {name}: {seconds:.3f} s")
+        unconfirmed_ticks(store, settings, args.ticks)
+    finally:
+        server.stop()
     return 0
 
 

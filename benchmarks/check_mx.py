@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,9 +20,10 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.check import NOW_MS, figures, fill, start_redis, timed_ticks
+from benchmarks.check import NOW_MS, figures, fill, timed_ticks
 from bot.alert_providers import uncached_domains
 from bot.alert_summaries import AlertSummaryReader
+from bot.demo_redis import start_redis_server_or_exit
 from bot.dns_resolver import cache_key
 from bot.investigate import RedisDnsCache
 from bot.keys import KeySchema
@@ -57,33 +57,32 @@ def main() -> int:
     parser.add_argument("--median-recipients", type=int, default=400)
     parser.add_argument("--ticks", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        process, url = start_redis(workdir)
-        try:
-            store = Store(redis.Redis.from_url(url), KeySchema())
-            events, fill_s = fill(store, args.campaigns, args.median_recipients)
-            print(f"filled {args.campaigns:,} campaigns: {events:,} events in {fill_s:.1f} s")
-            settings = Settings.from_env({"REDIS_URL": url})
-            report("empty MX cache", store, settings, args.ticks)
-            cache_company_mx(store)
-            active = report("MX cached for 3,000 company domains", store, settings, args.ticks)
+    server = start_redis_server_or_exit()
+    url = server.url or ''
+    try:
+        store = Store(redis.Redis.from_url(url), KeySchema())
+        events, fill_s = fill(store, args.campaigns, args.median_recipients)
+        print(f"filled {args.campaigns:,} campaigns: {events:,} events in {fill_s:.1f} s")
+        settings = Settings.from_env({"REDIS_URL": url})
+        report("empty MX cache", store, settings, args.ticks)
+        cache_company_mx(store)
+        active = report("MX cached for 3,000 company domains", store, settings, args.ticks)
 
-            candidates = list(active)
-            for mx_cache in (False, True):
-                reader = AlertSummaryReader(store, KNOWN_DOMAINS, mx_cache=mx_cache)
-                started = time.perf_counter()
-                reader.read(candidates, NOW_MS, settings.delivery_window_s, Thresholds.domain_min_pending)
-                print(f"  every campaign read in detail, mx_cache={mx_cache}: {time.perf_counter() - started:.3f} s"
-                      + (f" ({len(reader.resolved):,} domains assigned from the cache)" if mx_cache else ""))
-            reader = AlertSummaryReader(store)
+        candidates = list(active)
+        for mx_cache in (False, True):
+            reader = AlertSummaryReader(store, KNOWN_DOMAINS, mx_cache=mx_cache)
             started = time.perf_counter()
-            pending = reader.domain_counts(active)
-            missing = uncached_domains(store, pending)
-            print(f"mx_cache job, Redis part: pending domains of {len(active):,} campaigns: {len(pending):,}, "
-                  f"uncached {len(missing):,}, in {time.perf_counter() - started:.3f} s")
-        finally:
-            process.terminate()
-            process.wait()
+            reader.read(candidates, NOW_MS, settings.delivery_window_s, Thresholds.domain_min_pending)
+            print(f"  every campaign read in detail, mx_cache={mx_cache}: {time.perf_counter() - started:.3f} s"
+                  + (f" ({len(reader.resolved):,} domains assigned from the cache)" if mx_cache else ""))
+        reader = AlertSummaryReader(store)
+        started = time.perf_counter()
+        pending = reader.domain_counts(active)
+        missing = uncached_domains(store, pending)
+        print(f"mx_cache job, Redis part: pending domains of {len(active):,} campaigns: {len(pending):,}, "
+              f"uncached {len(missing):,}, in {time.perf_counter() - started:.3f} s")
+    finally:
+        server.stop()
     return 0
 
 

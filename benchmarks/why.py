@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +40,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.demo_redis import start_redis_server_or_exit
 from bot.ingest import Ingestor
 from bot.investigate import Investigator
 from bot.keys import KeySchema
@@ -67,8 +65,6 @@ CHARTS_TARGET_S = 1.0
 DELIVERY_WINDOW_S = 900
 SUPPRESSED_COHORT = 40_000  # Send-only recipients put on the local suppression list
 SUPPRESSED_OTHERS = 10_000
-REDIS_ARGS = ("--save", "", "--appendonly", "no", "--hash-max-listpack-entries", "512",
-              "--hash-max-listpack-value", "1024")
 
 OUTCOME_COLUMNS = ("{'eventType': 'VARCHAR', 'mail': 'STRUCT(messageId VARCHAR, destination VARCHAR[])', "
                    "'delivery': 'STRUCT(recipients VARCHAR[])', "
@@ -95,32 +91,6 @@ SELECT split_part(rcpt, '@', 2) AS domain, count(*) AS send_only
 FROM sends ANTI JOIN outcomes USING (mid, rcpt)
 GROUP BY 1 ORDER BY 2 DESC
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is not on PATH: the benchmark needs a real one")
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
-                                *REDIS_ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            return process, url
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise
-            time.sleep(0.02)
 
 
 def progress(text: str) -> None:
@@ -241,7 +211,8 @@ def main() -> int:
     workdir = Path(tmp.name)
     events_path = (args.keep or workdir) / "events.ndjson"
     events_path.parent.mkdir(parents=True, exist_ok=True)
-    process, url = start_redis(workdir)
+    server = start_redis_server_or_exit()
+    url = server.url or ''
     try:
         progress(f"writing {args.recipients:,} recipients ({args.send_only:,} Send-only) to {events_path}")
         started = time.perf_counter()
@@ -291,8 +262,7 @@ def main() -> int:
             warm.append(time.perf_counter() - started)
         charts_s = statistics.median(warm)
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
         tmp.cleanup()
 
     def verdict(ok: bool) -> str:

@@ -14,6 +14,7 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -106,6 +107,18 @@ def fakeredis_client() -> redis.Redis:
     _install_lua_libraries(runtime)
     server._lua_expected_globals |= {b"cmsgpack", b"bit"}  # type: ignore[attr-defined]
     return client
+
+
+def start_redis_server_or_exit() -> DemoRedis:
+    """A temporary real redis-server for scripts that cannot do without one (the benchmarks): one line and exit
+    when there is none."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is not on PATH: this needs a real one (apt-get install redis-server)")
+    try:
+        return start_redis_server(binary)
+    except DemoSetupError as exc:
+        sys.exit(str(exc))
 
 
 def start_redis(*, allow_server: bool = True) -> DemoRedis:
