@@ -5,7 +5,9 @@ for their Send), `merge` (per-recipient records and the campaign aggregates), `i
 `assign_ids` / `adopt_ids` (numeric ids of campaigns, configuration sets and recipient domains) and `take` (a
 record moved to the campaign that claimed its message). A batch costs one script call per slot it touches, in two
 pipelined round trips: the first indexes (route, index) and merges the messages whose campaign this process already
-knows; the second merges the rest under the campaign the message index answered (DESIGN §2: the message id joins
+knows or that have a Send in the batch (under the Send's campaign: the index keeps it unless another Send claimed the
+message first, and then the record is moved there); the second merges the rest under the campaign the message index
+answered (DESIGN §2: the message id joins
 all events of a message, so one record per message: its Send's campaign, else its first tagged event's, else the
 untagged ""). `record` = `prepare` (Python: group the batch per slot, pack it) + `commit` (send it), so a writer
 thread can commit one batch while the caller prepares the next. Scripts give a key its TTL back once it has run
@@ -263,7 +265,8 @@ class Store:
         tagless event; `index` per recipient slot) in a pipeline that `commit` sends, and packs every tagged
         event for `merge`. The message index decides a message's campaign (DESIGN §2: the message id joins its
         events), so events of a message whose campaign this process has not learnt yet are merged once `route`
-        answered; those it knows (the index does not change a tagged campaign once set) go out at once. Index
+        answered; those it knows (the index does not change a Send's campaign once set) and those of a message with
+        a Send in the batch (its Send's campaign, checked against route's answer in `commit`) go out at once. Index
         entries this process already wrote (within TTL_REFRESH_S) are not sent again. A writer thread can `commit`
         one batch while the caller prepares the next, so Redis works while Python parses."""
         prepared = PreparedBatch(len(events))
@@ -354,6 +357,9 @@ class Store:
             route.add("S", keys.message_index(message.ishard, message.day, message.ibucket), message.h,
                       campaign_ids[message.proposal], keys.orphans(message.ishard, message.day), message.rank)
             route.events.append(message)
+            if message.rank == 2:  # its Send's campaign: the index keeps it unless another Send claimed it first
+                self._merge_message(merges, message, message.proposal, None)  # send times once route confirms
+                message.merged = True
 
         pipe = self.client.pipeline(transaction=False)
         pipe.get(keys.epoch())  # the caches were right only if the epoch is still the one they belong to
@@ -373,14 +379,15 @@ class Store:
         return prepared
 
     def _merge_message(self, merges: dict[tuple[str, int], _MergeBatch], message: _Message, campaign: str,
-                       sends: _SendTimes) -> None:
+                       sends: _SendTimes | None) -> None:
         """Queue a message's tagged events of this batch under the campaign the message index gave it."""
         merge = merges.get((campaign, message.shard))
         if merge is None:
             merge = merges[(campaign, message.shard)] = _MergeBatch(self.keys, campaign, message.shard)
         merge.events.extend(message.pending)
-        for send_ms in message.sends:
-            sends.add(campaign, send_ms)
+        if sends is not None:
+            for send_ms in message.sends:
+                sends.add(campaign, send_ms)
 
     def commit(self, prepared: PreparedBatch) -> RecordResult:
         """Send a prepared batch, then the merges that waited for the message index's answer (and, when tagless
@@ -416,7 +423,14 @@ class Store:
                     campaign = message.proposal or UNTAGGED
                 elif final:  # a Send's campaign: no later event takes the message over
                     self._message_campaigns[message.h] = campaign
-                self._merge_message(groups, message, campaign, sends)
+                if not message.merged:
+                    self._merge_message(groups, message, campaign, sends)
+                else:  # merged in the first round trip under its Send's campaign
+                    for send_ms in message.sends:
+                        sends.add(campaign, send_ms)
+                    if campaign != message.proposal:  # another Send's campaign held the message: move it there
+                        assert message.proposal is not None
+                        moves.append((message, message.proposal, campaign))
                 if moved_from and (source := self._name("c", int(moved_from))) is not None and source != campaign:
                     moves.append((message, source, campaign))
                 message.campaign = campaign
@@ -526,9 +540,12 @@ class Store:
         # take-overs the first sending did in the index: the second one finds them done, so move the records here
         for batch, (_, _, claimed) in zip(prepared.route_batches, replies, strict=False):
             for op_number, campaign_id, moved_from, _final in claimed:
-                source, target = self._name("c", int(moved_from)), self._name("c", int(campaign_id))
-                if moved_from and source is not None and target is not None and source != target:
-                    self._move_record(batch.events[op_number - 1], source, target)
+                message, target = batch.events[op_number - 1], self._name("c", int(campaign_id))
+                source = self._name("c", int(moved_from)) if moved_from else None
+                if message.merged and message.proposal != target:  # merged under its Send's campaign at once
+                    source = message.proposal
+                if source is not None and target is not None and source != target:
+                    self._move_record(message, source, target)
         return result
 
     def _expire_written(self) -> None:
@@ -936,8 +953,8 @@ class _Message:
     """Where one message's record and index entries live, computed once per batch, and its tagged events of the
     batch packed for `merge`, waiting for the campaign the message index gives it."""
 
-    __slots__ = ("bucket", "campaign", "config_set", "day", "h", "ibucket", "ishard", "packed_id", "pending",
-                 "proposal", "rank", "sends", "shard")
+    __slots__ = ("bucket", "campaign", "config_set", "day", "h", "ibucket", "ishard", "merged", "packed_id",
+                 "pending", "proposal", "rank", "sends", "shard")
 
     def __init__(self, message_id: str) -> None:
         self.h = h = hash8(message_id)
@@ -951,6 +968,7 @@ class _Message:
         self.campaign: str | None = None  # the campaign the index gave it
         self.config_set: str | None = None
         self.day = 0
+        self.merged = False  # its events went out in the first round trip, before the index answered
 
 
 class _SendTimes:
