@@ -343,7 +343,7 @@ class Store:
                 index.add(keys.recipient_index(rcpt[1], day, rcpt[2]), entry)
 
         merges: dict[tuple[str, int], _MergeBatch] = {}
-        sends = _SendTimes()
+        sends, merged_sends = _SendTimes(), _SendTimes()
         for message in tagged:
             known = known_messages.get(message.h)
             if known is not None:
@@ -360,6 +360,9 @@ class Store:
             if message.rank == 2:  # its Send's campaign: the index keeps it unless another Send claimed it first
                 self._merge_message(merges, message, message.proposal, None)  # send times once route confirms
                 message.merged = True
+                route.merged.append(message)
+                for send_ms in message.sends:
+                    merged_sends.add(message.proposal, send_ms)
 
         pipe = self.client.pipeline(transaction=False)
         pipe.get(keys.epoch())  # the caches were right only if the epoch is still the one they belong to
@@ -376,6 +379,7 @@ class Store:
         prepared.pipe, prepared.route_batches, prepared.merges = pipe, list(route_ops.values()), len(merges)
         prepared.messages, prepared.tagless = messages, tagless
         prepared.new_entries, prepared.new_days = new_entries, new_days
+        prepared.merged_sends = merged_sends
         return prepared
 
     def _merge_message(self, merges: dict[tuple[str, int], _MergeBatch], message: _Message, campaign: str,
@@ -413,7 +417,8 @@ class Store:
         second: list[Event] = []
         orphan_fields: list[tuple[str, bytes]] = []
         moves: list[tuple[_Message, str, str]] = []
-        for batch, (resolved, orphans, claimed) in zip(route_batches, route_replies, strict=True):
+        reported_merged = 0  # messages merged at once that route answered about (moved or held by another Send)
+        for batch, (_resolved, _orphans, claimed) in zip(route_batches, route_replies, strict=True):
             for op_number, campaign_id, moved_from, final in claimed:
                 message = batch.events[op_number - 1]
                 assert isinstance(message, _Message)
@@ -426,6 +431,7 @@ class Store:
                 if not message.merged:
                     self._merge_message(groups, message, campaign, sends)
                 else:  # merged in the first round trip under its Send's campaign
+                    reported_merged += 1
                     for send_ms in message.sends:
                         sends.add(campaign, send_ms)
                     if campaign != message.proposal:  # another Send's campaign held the message: move it there
@@ -434,6 +440,19 @@ class Store:
                 if moved_from and (source := self._name("c", int(moved_from))) is not None and source != campaign:
                     moves.append((message, source, campaign))
                 message.campaign = campaign
+        # route leaves out the Sends' claims the index confirmed as they were: final under the campaign they went to
+        known_messages = self._message_campaigns
+        for batch in route_batches:
+            for message in batch.merged:
+                if message.campaign is None:
+                    message.campaign = message.proposal
+                    known_messages[message.h] = message.proposal
+                    if reported_merged:
+                        for send_ms in message.sends:
+                            sends.add(message.proposal, send_ms)
+        if not reported_merged and prepared.merged_sends is not None:
+            sends.update(prepared.merged_sends)
+        for batch, (resolved, orphans, _claimed) in zip(route_batches, route_replies, strict=True):
             for op_number, campaign_id in resolved:
                 event = batch.events[op_number - 1]
                 assert isinstance(event, Event)
@@ -894,6 +913,7 @@ class _RouteBatch:
         self._key_index: dict[str, int] = {}
         self.ops: list[list[Any]] = []
         self.events: list[Any] = []  # per op: the tagless Event ("R") or the _Message ("S")
+        self.merged: list[_Message] = []  # messages merged at once under their Send's campaign (rank-2 "S" ops)
 
     def _ki(self, key: str) -> int:
         index = self._key_index.get(key)
@@ -947,6 +967,7 @@ class PreparedBatch:
     tagless: list[Event] = field(default_factory=list)
     new_entries: set[bytes] = field(default_factory=set)
     new_days: set[int] = field(default_factory=set)
+    merged_sends: _SendTimes | None = None  # send times of the messages merged at once, once route confirms them
 
 
 class _Message:
@@ -986,6 +1007,12 @@ class _SendTimes:
             self.last[campaign] = send_ms
         if send_ms < self.first.get(campaign, send_ms + 1):
             self.first[campaign] = send_ms
+
+    def update(self, other: _SendTimes) -> None:
+        for campaign, send_ms in other.last.items():
+            self.add(campaign, send_ms)
+        for campaign, send_ms in other.first.items():
+            self.add(campaign, send_ms)
 
     def queue(self, pipe: Any, keys: KeySchema) -> None:
         if self.last:

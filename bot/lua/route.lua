@@ -15,7 +15,9 @@
 -- message ends under its Send's campaign, else its first tagged event's, else the untagged one.
 -- Returns {resolved, orphans, claimed}: resolved = {op_number, campaign_id} for "R" ops that found their message,
 -- orphans = {op_number, packed list of event blobs} for "S" ops whose message had events waiting, claimed =
--- {op_number, campaign_id in the index, id it took the message from or 0, 1 when final} for every "S" op.
+-- {op_number, campaign_id in the index, id it took the message from or 0, 1 when final} for every "S" op except a
+-- Send's claim (rank 2) that left the index naming its campaign and took nothing over: the caller merged those
+-- events at once under that campaign, so it counts them confirmed (final) without a reply per message.
 -- Both lookups and the parking happen in this one script, so a Send and its tagless outcomes arriving at the
 -- same moment from two writers can never miss each other.
 
@@ -38,7 +40,9 @@ for i, op in ipairs(ops) do
       current, rank = op[4], op[6]
       redis.call('HSET', index_key, field, rank == 2 and tostring(current) or (current .. '.'))
     end
-    claimed[#claimed + 1] = {i, current, moved, rank == 2 and 1 or 0}
+    if op[6] ~= 2 or current ~= op[4] or moved ~= 0 then  -- a Send's claim the index confirmed goes unsaid
+      claimed[#claimed + 1] = {i, current, moved, rank == 2 and 1 or 0}
+    end
     local waiting = redis.call('HGET', orphan_key, field)
     if waiting then orphans[#orphans + 1] = {i, waiting} end
   else
