@@ -10,7 +10,6 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import boto3
 import pytest
 
 from tests import factory as f
+from tests.cli_result import Result
 from tests.http_server import serve_wsgi
 from tests.redis_server import free_port
 
@@ -26,19 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SUMMARY_KEYS = {"read", "ingested", "duplicates", "ignored", "rejected", "reasons"}
 M1, M2, M3 = f.message_id(101), f.message_id(102), f.message_id(103)
 
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    @property
-    def err_lines(self) -> list[str]:
-        return self.err.splitlines()
 
 
 Sesbot = Callable[..., Result]
@@ -50,7 +37,7 @@ def run_sesbot(redis_url: str, *args: str, stdin: bytes | None = None, env: dict
     environment.update(env or {})
     done = subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=environment, input=stdin,
                           capture_output=True, timeout=120)
-    return Result(done.returncode, done.stdout.decode(), done.stderr.decode())
+    return Result.of(done)
 
 
 @pytest.fixture

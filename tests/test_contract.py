@@ -33,6 +33,7 @@ from bot.aws_emulator import LocalAws
 from bot.simulate import SimulatedCampaign, simulate, write_scenario
 from bot.simulate_aws import load_aws_state, zones_with_tokens
 from tests import factory as f
+from tests.cli_result import Result
 from tests.dns_server import NsdServer, closed_port
 from tests.redis_server import RedisServer, free_port
 from tests.slack_api import SlackApi, serve_slack_api
@@ -65,19 +66,6 @@ def sesbot_command() -> list[str]:
     script = Path(sys.executable).parent / "sesbot"
     return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
 
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    @property
-    def err_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.strip()]
 
 
 def ok(result: Result) -> Result:
@@ -136,7 +124,7 @@ class World:
     def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
         done = subprocess.run([*sesbot_command(), *args], cwd=self.tmp, env=env or self.env(), capture_output=True,
                               timeout=timeout, check=False)
-        return Result(done.returncode, done.stdout.decode(), done.stderr.decode())
+        return Result.of(done)
 
     def json(self, *args: str, env: dict[str, str] | None = None) -> Any:
         return ok(self.run(*args, "--json", env=env)).json()
