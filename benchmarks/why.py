@@ -56,6 +56,7 @@ from bot.simulate import (
     fast_campaign_name,
     iter_campaign_fast,
     support_zones,
+    write_lines,
 )
 from bot.store import CampaignSummary, Store
 
@@ -98,18 +99,8 @@ def progress(text: str) -> None:
 
 
 def write_events(path: Path, recipients: int, send_only: int) -> tuple[int, int]:
-    lines = 0
     with open(path, "wb", buffering=1 << 20) as fh:
-        batch: list[bytes] = []
-        for line in iter_campaign_fast(recipients, send_only, seed=1):
-            batch.append(line)
-            if len(batch) >= 5000:
-                fh.write(b"\n".join(batch) + b"\n")
-                lines += len(batch)
-                batch.clear()
-        if batch:
-            fh.write(b"\n".join(batch) + b"\n")
-            lines += len(batch)
+        lines = write_lines(fh, iter_campaign_fast(recipients, send_only, seed=1), batch_size=5000)
     return lines, path.stat().st_size
 
 

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -75,6 +75,7 @@ __all__ = [
     "iter_events_fast",
     "simulate",
     "support_zones",
+    "write_lines",
     "write_ndjson",
     "write_scenario",
 ]
@@ -1458,18 +1459,23 @@ def write_ndjson(path: str | Path, n_events: int, *, campaigns: int = 10, seed: 
     path = Path(path)
     zipped = path.suffix == ".gz" if gzip_output is None else gzip_output
     fh = gzip.open(path, "wb", compresslevel=compresslevel) if zipped else open(path, "wb")  # noqa: SIM115
-    n = 0
     with fh:
-        batch: list[bytes] = []
-        for line in iter_events_fast(n_events, campaigns=campaigns, seed=seed, start=start):
-            batch.append(line)
-            if len(batch) >= 2000:
-                fh.write(b"\n".join(batch) + b"\n")
-                n += len(batch)
-                batch.clear()
-        if batch:
+        return write_lines(fh, iter_events_fast(n_events, campaigns=campaigns, seed=seed, start=start))
+
+
+def write_lines(fh: IO[bytes], lines: Iterable[bytes], batch_size: int = 2000) -> int:
+    """Write NDJSON lines to an open binary file in batches of joined lines; returns how many were written."""
+    n = 0
+    batch: list[bytes] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= batch_size:
             fh.write(b"\n".join(batch) + b"\n")
             n += len(batch)
+            batch.clear()
+    if batch:
+        fh.write(b"\n".join(batch) + b"\n")
+        n += len(batch)
     return n
 
 
